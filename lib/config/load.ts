@@ -1,0 +1,150 @@
+/**
+ * Loads the one configuration: config/default.yaml < --config FILE < MESH_* env
+ * < flags. Validated once, frozen, handed down. No other module reads
+ * process.env.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { isIP } from 'node:net'
+import { hostname } from 'node:os'
+import { parse as parseYaml } from 'yaml'
+import { MeshError } from '../errors'
+import { parseDuration } from '../util/duration'
+import { parseHostPort } from '../util/address'
+import { SCHEMA, type Config, type Kind } from './schema'
+
+export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', '..', 'config', 'default.yaml')
+
+type Raw = Record<string, Record<string, unknown>>
+
+export interface LoadOptions {
+  /** --config FILE */
+  file?: string
+  /** Values from flags and `--set a.b=v`, by dotted key. */
+  overrides?: Record<string, unknown>
+  /** Defaults to process.env; tests pass their own. */
+  env?: NodeJS.ProcessEnv
+}
+
+function readYaml (file: string, what: string): Raw {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+  }
+  let doc: unknown
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`)
+  }
+  if (doc == null) return {}
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: must hold a mapping of sections`)
+  return doc as Raw
+}
+
+/** `proxy.connectTimeout` -> `MESH_PROXY_CONNECT_TIMEOUT` */
+export function envName (section: string, key: string): string {
+  const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+  return `MESH_${snake(section)}_${snake(key)}`
+}
+
+function merge (into: Raw, from: Raw, what: string): void {
+  for (const [section, values] of Object.entries(from)) {
+    const known = (SCHEMA as Record<string, Record<string, Kind>>)[section]
+    if (known === undefined) throw new MeshError('MESH_ERR_CONFIG', `${what}: unknown section "${section}" (known: ${Object.keys(SCHEMA).join(', ')})`)
+    if (values == null) continue
+    if (typeof values !== 'object' || Array.isArray(values)) throw new MeshError('MESH_ERR_CONFIG', `${what}: "${section}" must be a mapping`)
+    for (const [key, value] of Object.entries(values)) {
+      if (known[key] === undefined) throw new MeshError('MESH_ERR_CONFIG', `${what}: unknown key "${section}.${key}"`)
+      into[section][key] = value
+    }
+  }
+}
+
+function bad (key: string, value: unknown, want: string): MeshError {
+  return new MeshError('MESH_ERR_CONFIG', `config key ${key}: ${JSON.stringify(value)} is not ${want}`)
+}
+
+function coerce (key: string, kind: Kind, value: unknown): unknown {
+  switch (kind.kind) {
+    case 'string':
+      if (typeof value !== 'string' && typeof value !== 'number') throw bad(key, value, 'a string')
+      return String(value)
+    case 'url': {
+      const text = String(value)
+      let url: URL
+      try { url = new URL(text) } catch { throw bad(key, value, 'a URL like redis://127.0.0.1:6379') }
+      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw bad(key, value, 'a redis:// or rediss:// URL')
+      return text
+    }
+    case 'hostport': {
+      const text = String(value ?? '')
+      if (text === '' && kind.optional) return ''
+      try { parseHostPort(text, key) } catch { throw bad(key, value, 'HOST:PORT') }
+      return text
+    }
+    case 'host': {
+      const text = String(value ?? '')
+      if (isIP(text) === 0 && !/^[a-zA-Z0-9.-]+$/.test(text)) throw bad(key, value, 'an IP address or host name')
+      return text
+    }
+    case 'duration': {
+      let ms: number
+      try { ms = parseDuration(value as string, key) } catch { throw bad(key, value, 'a duration (e.g. 500ms, 10s, 5m)') }
+      if (kind.min !== undefined && ms < kind.min) throw bad(key, value, 'a duration above 0')
+      return ms
+    }
+    case 'int': {
+      const n = typeof value === 'number' ? value : /^-?\d+$/.test(String(value).trim()) ? Number(value) : NaN
+      if (!Number.isInteger(n) || n < kind.min || n > kind.max) throw bad(key, value, `an integer from ${kind.min} to ${kind.max}`)
+      return n
+    }
+    case 'bool':
+      if (value === true || value === 'true' || value === '1' || value === 1) return true
+      if (value === false || value === 'false' || value === '0' || value === 0) return false
+      throw bad(key, value, 'true or false')
+    case 'portrange': {
+      const m = /^(\d+)-(\d+)$/.exec(String(value).trim())
+      const from = m === null ? NaN : Number(m[1])
+      const to = m === null ? NaN : Number(m[2])
+      if (!(from >= 1 && to <= 65535 && from <= to)) throw bad(key, value, 'a port range like 20000-29999')
+      return { from, to }
+    }
+  }
+}
+
+export function loadConfig (options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env
+  const raw: Raw = {}
+  for (const section of Object.keys(SCHEMA)) raw[section] = {}
+  merge(raw, readYaml(DEFAULT_CONFIG_FILE, 'defaults'), 'config/default.yaml')
+  const file = options.file ?? env.MESH_CONFIG
+  if (file !== undefined && file !== '') merge(raw, readYaml(file, 'config file'), file)
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const key of Object.keys(keys)) {
+      const v = env[envName(section, key)]
+      if (v !== undefined && v !== '') raw[section][key] = v
+    }
+  }
+  for (const [dotted, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue
+    const [section, key, extra] = dotted.split('.')
+    if (extra !== undefined || key === undefined) throw new MeshError('MESH_ERR_CONFIG', `--set ${dotted}: keys look like section.key (e.g. proxy.connectTimeout)`)
+    merge(raw, { [section]: { [key]: value } }, `--set ${dotted}`)
+  }
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const [section, keys] of Object.entries(SCHEMA) as Array<[string, Record<string, Kind>]>) {
+    out[section] = {}
+    for (const [key, kind] of Object.entries(keys)) {
+      const value = raw[section][key]
+      if (value === undefined) throw new MeshError('MESH_ERR_CONFIG', `config key ${section}.${key} has no value (config/default.yaml is incomplete)`)
+      out[section][key] = coerce(`${section}.${key}`, kind, value)
+    }
+    Object.freeze(out[section])
+  }
+  if (out.node.name === '') out.node.name = hostname()
+  if (out.node.bind === '') out.node.bind = out.node.advertise
+  return Object.freeze(out) as unknown as Config
+}

@@ -1,0 +1,80 @@
+/**
+ * The configuration schema: every key with its kind and limits. Defaults live
+ * in config/default.yaml; this file says what a valid value is.
+ */
+export type Kind =
+  | { kind: 'string' }
+  | { kind: 'url' }
+  | { kind: 'hostport', optional: boolean }
+  | { kind: 'host' }
+  | { kind: 'duration', min?: number }
+  | { kind: 'int', min: number, max: number }
+  | { kind: 'bool' }
+  | { kind: 'portrange' }
+
+const str: Kind = { kind: 'string' }
+const dur: Kind = { kind: 'duration' }
+const posDur: Kind = { kind: 'duration', min: 1 }
+const bool: Kind = { kind: 'bool' }
+const int = (min: number, max: number): Kind => ({ kind: 'int', min, max })
+
+export const SCHEMA = {
+  redis: { url: { kind: 'url' }, prefix: str, connectTimeout: posDur, reconnectMaxDelay: posDur },
+  node: {
+    name: str,
+    advertise: { kind: 'host' },
+    bind: str,
+    admin: { kind: 'hostport', optional: true },
+    heartbeatInterval: posDur,
+    heartbeatTtl: posDur,
+    shutdownGrace: dur,
+    listenRetry: posDur,
+    workers: int(1, 64),
+    manager: bool
+  },
+  registry: { resyncInterval: posDur, livenessInterval: posDur, streamMaxLen: int(100, 10_000_000), blockTimeout: posDur },
+  proxy: {
+    connectTimeout: posDur,
+    headersTimeout: posDur,
+    bodyTimeout: posDur,
+    upstreamKeepAlive: posDur,
+    upstreamConnections: int(1, 100_000),
+    clientHeadersTimeout: posDur,
+    clientIdleTimeout: posDur,
+    maxTries: int(1, 16),
+    maxHeaderSize: int(1024, 1_048_576),
+    xForwarded: bool,
+    accessLog: bool
+  },
+  tcp: { connectTimeout: posDur, idleTimeout: dur, maxTries: int(1, 16) },
+  health: {
+    passiveFailures: int(1, 1000),
+    ejectBase: posDur,
+    ejectMax: posDur,
+    interval: posDur,
+    timeout: posDur,
+    rise: int(1, 100),
+    fall: int(1, 100)
+  },
+  tasks: {
+    portRange: { kind: 'portrange' },
+    stopGrace: dur,
+    drainDelay: dur,
+    restartDelay: posDur,
+    restartMaxDelay: posDur,
+    logMaxLen: int(10, 10_000_000),
+    historyLimit: int(0, 100)
+  },
+  scheduler: { reconcileInterval: posDur, leaseTtl: posDur }
+} as const satisfies Record<string, Record<string, Kind>>
+
+type ValueOf<K> =
+  K extends { kind: 'duration' | 'int' } ? number
+    : K extends { kind: 'bool' } ? boolean
+      : K extends { kind: 'portrange' } ? { from: number, to: number }
+        : string
+
+/** The validated, frozen configuration every module receives. Durations are milliseconds. */
+export type Config = {
+  readonly [S in keyof typeof SCHEMA]: { readonly [K in keyof (typeof SCHEMA)[S]]: ValueOf<(typeof SCHEMA)[S][K]> }
+}

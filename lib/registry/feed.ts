@@ -1,0 +1,238 @@
+/**
+ * RegistryFeed: keeps a node's view of the registry current.
+ *
+ * - Full read on start, on every (re)connect, on a revision gap, on an epoch
+ *   change and every `resyncInterval`.
+ * - Between full reads it tails the change stream (XREAD BLOCK on its own
+ *   connection) and applies entries whose revision follows its own.
+ * - Polls node heartbeats every `livenessInterval` (also how a flush is noticed).
+ * - While Redis is away it keeps the last-known-good state and says so once.
+ *   When Redis comes back empty (flushed, or restarted without persistence),
+ *   it writes its last-known-good records back (RESTORE: first node wins).
+ *
+ * Emits 'change' (reason: string, writtenAt: number | null) after each applied batch.
+ */
+import { EventEmitter } from 'node:events'
+import type Redis from 'ioredis'
+import { CHAR_TYPE } from './keys'
+import { decodeRecord } from './codec'
+import type { RegistryStore, Snapshot, WriteOp } from './store'
+import type { RecordType } from './types'
+import { createLogger, type Logger } from '../util/log'
+import { redactUrl } from './client'
+
+export interface FeedOptions {
+  resyncInterval: number
+  livenessInterval: number
+  blockTimeout: number
+  reconnectMaxDelay: number
+  url: string
+}
+
+export type ClusterState = Omit<Snapshot, 'skipped' | 'lastStreamId'>
+
+function emptyState (): ClusterState {
+  return { epoch: '', rev: 0, services: new Map(), tasks: new Map(), health: new Map(), nodes: new Map(), alive: new Set() }
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms).unref())
+
+export class RegistryFeed extends EventEmitter {
+  /** Current view; replaced on a full read, mutated in place by the stream tail. Read-only for everyone else. */
+  state: ClusterState = emptyState()
+  up = false
+  /** Date.now() of the last successful contact with Redis. */
+  lastSyncAt = 0
+  /** Full reads done (for tests and metrics). */
+  fullReads = 0
+  readonly #store: RegistryStore
+  readonly #reader: Redis
+  readonly #options: FeedOptions
+  readonly #log: Logger
+  #lastId = '0-0'
+  #stopped = false
+  #timers: NodeJS.Timeout[] = []
+  #resyncing: Promise<void> | null = null
+  #running: Promise<void> | null = null
+  #firstRead: Promise<void>
+  #resolveFirst: () => void = () => {}
+
+  constructor (store: RegistryStore, reader: Redis, options: FeedOptions) {
+    super()
+    this.#store = store
+    this.#reader = reader
+    this.#options = options
+    this.#log = createLogger('registry')
+    this.#firstRead = new Promise((resolve) => { this.#resolveFirst = resolve })
+  }
+
+  /** Starts; resolves after the first full read, or after `maxWait` ms if Redis is not there. */
+  async start (maxWait = 3000): Promise<void> {
+    this.#running = this.#run()
+    this.#timers.push(setInterval(() => { this.resync('periodic').catch(() => {}) }, this.#options.resyncInterval).unref())
+    this.#timers.push(setInterval(() => { this.#pollLiveness().catch(() => {}) }, this.#options.livenessInterval).unref())
+    await Promise.race([this.#firstRead, sleep(maxWait)])
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    for (const t of this.#timers) clearInterval(t)
+    this.#reader.disconnect()
+    await this.#running?.catch(() => {})
+  }
+
+  /** A full re-read; concurrent callers share one. */
+  async resync (reason: string): Promise<void> {
+    if (this.#resyncing !== null) return await this.#resyncing
+    this.#resyncing = this.#fullRead(reason).finally(() => { this.#resyncing = null })
+    return await this.#resyncing
+  }
+
+  async #run (): Promise<void> {
+    let delay = 50
+    while (!this.#stopped) {
+      try {
+        await this.resync(this.fullReads === 0 ? 'start' : 'reconnect')
+        delay = 50
+        await this.#tail()
+      } catch (err) {
+        if (this.#stopped) return
+        this.#down(err)
+        await sleep(delay)
+        delay = Math.min(delay * 2, this.#options.reconnectMaxDelay)
+      }
+    }
+  }
+
+  #down (err: unknown): void {
+    if (this.up) {
+      this.up = false
+      this.emit('up', false)
+    }
+    this.#log.once('down', 'warn', `registry ${redactUrl(this.#options.url)} unreachable (${(err as Error).message}); serving the last-known-good table at revision ${this.state.rev}`)
+  }
+
+  #markUp (): void {
+    this.lastSyncAt = Date.now()
+    if (!this.up) {
+      this.up = true
+      if (this.#log.reset('down')) this.#log.info(`registry reachable again at revision ${this.state.rev}`)
+      this.emit('up', true)
+    }
+  }
+
+  async #fullRead (reason: string): Promise<void> {
+    let snap = await this.#store.snapshot()
+    if (snap.epoch === '' && this.state.epoch !== '' && this.#hasRecords()) {
+      const restored = await this.#store.restore(this.state.epoch, this.state.rev, this.#recordsAsOps())
+      this.#log.warn(restored
+        ? `registry was empty (flushed, or Redis restarted without persistence): restored ${this.state.services.size} services and ${this.state.tasks.size} tasks/endpoints from this node's last-known-good state`
+        : 'registry was empty; another node restored it first')
+      snap = await this.#store.snapshot()
+    } else if (snap.epoch !== '' && this.state.epoch !== '' && snap.epoch !== this.state.epoch) {
+      this.#log.warn(`registry epoch changed (${this.state.epoch} -> ${snap.epoch}): Redis was replaced; following the new registry`)
+    }
+    for (const s of snap.skipped) this.#log.once(`skip ${s.key} ${s.reason}`, 'warn', `skipping malformed registry record ${s.key}: ${s.reason}`)
+    this.fullReads++
+    this.#lastId = snap.lastStreamId
+    this.state = { epoch: snap.epoch, rev: snap.rev, services: snap.services, tasks: snap.tasks, health: snap.health, nodes: snap.nodes, alive: snap.alive }
+    this.#markUp()
+    this.#resolveFirst()
+    this.emit('change', reason, null)
+  }
+
+  #hasRecords (): boolean {
+    return this.state.services.size > 0 || this.state.tasks.size > 0
+  }
+
+  #recordsAsOps (): WriteOp[] {
+    const ops: WriteOp[] = []
+    const s = this.state
+    for (const [id, value] of s.services) ops.push({ type: 'service', id, value })
+    for (const [id, value] of s.tasks) ops.push({ type: 'task', id, value })
+    for (const [id, value] of s.health) ops.push({ type: 'health', id, value })
+    for (const [id, value] of s.nodes) ops.push({ type: 'node', id, value })
+    return ops
+  }
+
+  /** Tails the change stream until an error (thrown) or a gap (returns, so the caller re-reads). */
+  async #tail (): Promise<void> {
+    const key = this.#store.keys.changes
+    while (!this.#stopped) {
+      const res = await this.#reader.xread('COUNT', 1000, 'BLOCK', this.#options.blockTimeout, 'STREAMS', key, this.#lastId) as
+        Array<[string, Array<[string, string[]]>]> | null
+      this.#markUp()
+      if (res === null) continue
+      const entries = res[0][1]
+      let applied = 0
+      let writtenAt: number | null = null
+      for (const [id, fields] of entries) {
+        this.#lastId = id
+        const rev = Number(fields[1])
+        if (rev <= this.state.rev) continue
+        if (rev !== this.state.rev + 1 || fields[2] === 'restore') {
+          this.#log.debug('revision gap at %s (have %d, got %d): full read', id, this.state.rev, rev)
+          if (applied > 0) this.emit('change', 'stream', writtenAt)
+          await this.resync('gap')
+          break
+        }
+        this.#apply(fields)
+        this.state.rev = rev
+        writtenAt = Number(id.slice(0, id.indexOf('-')))
+        applied++
+      }
+      if (applied > 0 && this.#resyncing === null) this.emit('change', 'stream', writtenAt)
+    }
+  }
+
+  #apply (fields: string[]): void {
+    for (let i = 2; i < fields.length; i += 2) {
+      const colon = fields[i].indexOf(':')
+      const type: RecordType | undefined = CHAR_TYPE[fields[i].slice(0, colon)]
+      const id = fields[i].slice(colon + 1)
+      if (type === undefined) continue
+      const map = this.#mapOf(type)
+      if (fields[i + 1] === '') {
+        map.delete(id)
+        continue
+      }
+      const decoded = decodeRecord(type, fields[i + 1])
+      if (decoded.ok) {
+        map.set(id, decoded.value)
+      } else {
+        map.delete(id)
+        this.#log.once(`skip ${id} ${decoded.reason}`, 'warn', `skipping malformed registry record ${this.#store.keys.hashOf(type)} ${id}: ${decoded.reason}`)
+      }
+    }
+  }
+
+  #mapOf (type: RecordType): Map<string, unknown> {
+    switch (type) {
+      case 'service': return this.state.services
+      case 'task': return this.state.tasks
+      case 'health': return this.state.health
+      case 'node': return this.state.nodes
+    }
+  }
+
+  async #pollLiveness (): Promise<void> {
+    if (this.#stopped || this.#resyncing !== null) return
+    let live: Awaited<ReturnType<RegistryStore['liveness']>>
+    try {
+      live = await this.#store.liveness()
+    } catch {
+      return // the tail reports the outage; keep the last-known liveness
+    }
+    if (live.epoch !== this.state.epoch) {
+      await this.resync('epoch')
+      return
+    }
+    const before = this.state.alive
+    let same = before.size === live.alive.size
+    if (same) for (const id of live.alive) if (!before.has(id)) { same = false; break }
+    if (!same) {
+      this.state.alive = live.alive
+      this.emit('change', 'liveness', null)
+    }
+  }
+}
