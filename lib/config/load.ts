@@ -142,9 +142,9 @@ export function loadConfig (options: LoadOptions = {}): Config {
       if (value === undefined) throw new MeshError('MESH_ERR_CONFIG', `config key ${section}.${key} has no value (config/default.yaml is incomplete)`)
       out[section][key] = coerce(`${section}.${key}`, kind, value)
     }
-    Object.freeze(out[section])
   }
   if (out.node.name === '') out.node.name = hostname()
   if (out.node.bind === '') out.node.bind = out.node.advertise
+  for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(out) as unknown as Config
 }

@@ -12,11 +12,11 @@ export type Kind =
   | { kind: 'bool' }
   | { kind: 'portrange' }
 
-const str: Kind = { kind: 'string' }
-const dur: Kind = { kind: 'duration' }
-const posDur: Kind = { kind: 'duration', min: 1 }
-const bool: Kind = { kind: 'bool' }
-const int = (min: number, max: number): Kind => ({ kind: 'int', min, max })
+const str = { kind: 'string' } as const
+const dur = { kind: 'duration' } as const
+const posDur = { kind: 'duration', min: 1 } as const
+const bool = { kind: 'bool' } as const
+const int = (min: number, max: number): { kind: 'int', min: number, max: number } => ({ kind: 'int', min, max })
 
 export const SCHEMA = {
   redis: { url: { kind: 'url' }, prefix: str, connectTimeout: posDur, reconnectMaxDelay: posDur },

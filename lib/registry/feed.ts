@@ -35,6 +35,16 @@ function emptyState (): ClusterState {
   return { epoch: '', rev: 0, services: new Map(), tasks: new Map(), health: new Map(), nodes: new Map(), alive: new Set() }
 }
 
+/** Resolves when the connection is ready, or after `ms` (the caller's next command then reports the outage). */
+async function waitReady (redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return
+  await new Promise<void>((resolve) => {
+    const done = (): void => { clearTimeout(timer); redis.off('ready', done); resolve() }
+    const timer = setTimeout(done, ms)
+    redis.once('ready', done)
+  })
+}
+
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms).unref())
 
 export class RegistryFeed extends EventEmitter {
@@ -90,6 +100,7 @@ export class RegistryFeed extends EventEmitter {
 
   async #run (): Promise<void> {
     let delay = 50
+    await Promise.all([waitReady(this.#store.redis, this.#options.reconnectMaxDelay), waitReady(this.#reader, this.#options.reconnectMaxDelay)])
     while (!this.#stopped) {
       try {
         await this.resync(this.fullReads === 0 ? 'start' : 'reconnect')

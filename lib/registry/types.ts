@@ -75,7 +75,10 @@ export interface TaskRecord {
   node: string
   static: boolean
   host: string
+  /** The task's first (or only) port; static endpoints: the endpoint port, used for every published port. */
   port: number
+  /** Target port -> port on `host`, when a task listens on several (optional). */
+  ports?: Record<string, number>
   desired: DesiredState
   state: TaskState
   error: string

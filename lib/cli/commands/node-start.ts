@@ -1,0 +1,65 @@
+/**
+ * `mesh node start --name n1 --advertise 127.0.0.1 [--bind ADDR] [--redis URL]
+ *  [--admin 127.0.0.1:9180] [--config FILE] [--set key=value]... [--workers N] [--manager]`
+ * Runs a node daemon in the foreground until SIGTERM/SIGINT.
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../../config/load'
+import { MeshError } from '../../errors'
+import { startNode } from '../../index'
+import { createLogger } from '../../util/log'
+
+const log = createLogger('node')
+
+export function parseSetFlags (values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) throw new MeshError('MESH_ERR_USAGE', `--set "${kv}": use --set section.key=value (e.g. --set proxy.connectTimeout=500ms)`)
+    out[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  return out
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      advertise: { type: 'string' },
+      bind: { type: 'string' },
+      admin: { type: 'string' },
+      redis: { type: 'string' },
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      workers: { type: 'string' },
+      manager: { type: 'boolean' }
+    },
+    strict: true,
+    allowPositionals: false
+  })
+  const overrides: Record<string, unknown> = {
+    ...parseSetFlags(values.set),
+    'node.name': values.name,
+    'node.advertise': values.advertise,
+    'node.bind': values.bind,
+    'node.admin': values.admin,
+    'redis.url': values.redis,
+    'node.workers': values.workers,
+    'node.manager': values.manager === true ? true : undefined
+  }
+  const config = loadConfig({ file: values.config, overrides })
+  const node = await startNode(config)
+  log.info(`node ${config.node.name} serving published ports on ${config.node.bind}${config.node.admin !== '' ? `, admin http://${config.node.admin}/metrics` : ''}`)
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string): void => {
+      log.info(`${sig}: stopping (grace ${config.node.shutdownGrace} ms)`)
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      node.stop().then(resolve, (err: Error) => { log.error(`stop failed: ${err.message}`); resolve() })
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+  return 0
+}

@@ -1,0 +1,38 @@
+/**
+ * A fixed-bucket histogram whose observe() is a loop over a small array and
+ * two additions: no allocation, no label hashing. Exported at scrape time.
+ */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export class FixedHistogram {
+  readonly bounds: readonly number[]
+  /** Non-cumulative counts; the last slot is +Inf. */
+  readonly counts: Float64Array
+  sum = 0
+  count = 0
+
+  constructor (bounds: readonly number[] = LATENCY_BUCKETS) {
+    this.bounds = bounds
+    this.counts = new Float64Array(bounds.length + 1)
+  }
+
+  observe (value: number): void {
+    const b = this.bounds
+    let i = 0
+    while (i < b.length && value > b[i]) i++
+    this.counts[i]++
+    this.sum += value
+    this.count++
+  }
+
+  /** Estimated quantile (upper bucket bound), for benchmark summaries. */
+  quantile (q: number): number {
+    const target = q * this.count
+    let acc = 0
+    for (let i = 0; i < this.counts.length; i++) {
+      acc += this.counts[i]
+      if (acc >= target) return i < this.bounds.length ? this.bounds[i] : Infinity
+    }
+    return NaN
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One proxied HTTP request: an undici dispatch handler (legacy raw-header
+ * API: no header parsing, no stream wrappers) streaming the response into the
+ * client's ServerResponse with backpressure. Fixed shape, no closures.
+ *
+ * Retry: a request whose connect failed goes to the NEXT endpoint (nothing
+ * was sent, any method); a request whose connection broke before any response
+ * is retried only when idempotent and bodiless. Never after a response began.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import type { Endpoint } from '../balancer/endpoint'
+import type { PassiveHealth } from '../balancer/passive-health'
+import type { Route } from '../table/routing-table'
+import { classify, isIdempotent } from './errors-map'
+import { downstreamResponseHeaders } from './headers'
+import { sendError } from './responses'
+
+export interface ForwardContext {
+  passive: PassiveHealth
+  maxTries: number
+}
+
+const kForward = Symbol('mesh.forward')
+
+type Res = ServerResponse & { [kForward]?: Forward | null }
+
+/** Shared 'close' listener for every response (this = the response). */
+function onResponseClose (this: Res): void {
+  const fwd = this[kForward]
+  if (fwd == null || fwd.done) return
+  fwd.clientGone = true
+  if (fwd.abort !== null) fwd.abort(new Error('client closed the connection'))
+}
+
+export class Forward {
+  readonly req: IncomingMessage
+  readonly res: Res
+  readonly route: Route
+  readonly ctx: ForwardContext
+  readonly headers: string[]
+  readonly hasBody: boolean
+  readonly start: number
+  ep: Endpoint | null = null
+  tries = 0
+  responded = false
+  done = false
+  clientGone = false
+  abort: ((err?: Error) => void) | null = null
+  resume: (() => void) | null = null
+
+  constructor (req: IncomingMessage, res: ServerResponse, route: Route, ctx: ForwardContext, headers: string[], hasBody: boolean, start: number) {
+    this.req = req
+    this.res = res as Res
+    this.route = route
+    this.ctx = ctx
+    this.headers = headers
+    this.hasBody = hasBody
+    this.start = start
+    this.res[kForward] = this
+    this.res.once('close', onResponseClose)
+  }
+
+  send (ep: Endpoint): void {
+    this.ep = ep
+    this.tries++
+    this.abort = null
+    ep.active++
+    ep.pool.dispatch({
+      path: this.req.url as string,
+      method: this.req.method as string,
+      headers: this.headers,
+      body: this.hasBody ? this.req : null
+    }, this)
+  }
+
+  // --- undici handler ---
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abort = abort
+    if (this.clientGone) abort(new Error('client closed the connection'))
+  }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true // 1xx interim responses are not forwarded
+    const ep = this.ep as Endpoint
+    this.ctx.passive.success(ep)
+    this.responded = true
+    this.resume = resume
+    const res = this.res
+    res.sendDate = false
+    res.writeHead(statusCode, statusText, downstreamResponseHeaders(rawHeaders))
+    ep.responses[(statusCode / 100) | 0]++
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const ok = this.res.write(chunk)
+    if (!ok) this.res.once('drain', this.resume as () => void)
+    return ok
+  }
+
+  onComplete (): void {
+    this.done = true
+    this.res.end()
+    this.#finish()
+  }
+
+  onError (err: Error): void {
+    const ep = this.ep as Endpoint
+    ep.active--
+    if (this.clientGone) {
+      this.done = true
+      this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+      return
+    }
+    if (this.responded) {
+      this.done = true
+      this.res.destroy(err)
+      this.route.stats.upstreamErrors[classify(err).kind]++
+      return
+    }
+    const c = classify(err)
+    this.route.stats.upstreamErrors[c.kind]++
+    if (c.passive) this.ctx.passive.failure(ep, (err as { code?: string }).code ?? err.message)
+    const mayRetry = this.tries < this.ctx.maxTries && this.tries < this.route.balancer.available &&
+      (c.connectFailure ? !this.req.readableDidRead || !this.hasBody : c.reset && !this.hasBody && isIdempotent(this.req.method))
+    if (mayRetry) {
+      const next = this.route.balancer.pick()
+      if (next !== null && next !== ep) {
+        this.send(next)
+        return
+      }
+    }
+    this.done = true
+    sendError(this.res, c.status, `${c.status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway'}: service "${this.route.service}" endpoint ${ep.address} failed (${(err as { code?: string }).code ?? err.message})\n`,
+      c.status === 504 ? 'MESH_ERR_UPSTREAM_TIMEOUT' : 'MESH_ERR_UPSTREAM')
+    this.route.stats.generated[5]++
+    this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+  }
+
+  #finish (): void {
+    (this.ep as Endpoint).active--
+    this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Opens and closes one listener per published port as tables swap. A port
+ * that cannot be bound (in use, no permission) is logged once, counted, and
+ * retried every `listenRetry`; never a crash.
+ */
+import type { Server } from 'node:net'
+import type { PassiveHealth } from '../balancer/passive-health'
+import type { PortEntry, RoutingTable } from '../table/routing-table'
+import { createLogger } from '../util/log'
+import { L4Listener, type L4Options } from './l4-listener'
+import type { ForwardContext } from './l7-forward'
+import { L7Listener, type L7Options } from './l7-listener'
+import { UpgradeProxy } from './upgrade'
+
+const log = createLogger('listener')
+
+export type ListenerState = 'opening' | 'open' | 'failed' | 'closed'
+
+export interface Listener {
+  readonly port: number
+  readonly protocol: 'http' | 'tcp'
+  readonly impl: L7Listener | L4Listener
+  state: ListenerState
+  error: string
+  retry: NodeJS.Timeout | null
+}
+
+export interface ListenerOptions {
+  bind: string
+  listenRetry: number
+  l7: L7Options
+  l4: L4Options
+  maxTries: number
+}
+
+export class ListenerSet {
+  readonly #listeners = new Map<number, Listener>()
+  readonly #options: ListenerOptions
+  readonly #passive: PassiveHealth
+  readonly #ctx: ForwardContext
+  readonly #upgrade: UpgradeProxy
+  #closing = false
+  /** Bind failures since start (metric). */
+  bindFailures = 0
+
+  constructor (options: ListenerOptions, passive: PassiveHealth) {
+    this.#options = options
+    this.#passive = passive
+    this.#ctx = { passive, maxTries: options.maxTries }
+    this.#upgrade = new UpgradeProxy(passive, options.l7.xForwarded)
+  }
+
+  get listeners (): ReadonlyMap<number, Listener> { return this.#listeners }
+
+  /** Brings the listeners in line with a new table. */
+  apply (table: RoutingTable): void {
+    if (this.#closing) return
+    for (const [port, entry] of table.ports) {
+      const current = this.#listeners.get(port)
+      if (current !== undefined && current.protocol === entry.protocol) {
+        current.impl.entry = entry
+        continue
+      }
+      if (current !== undefined) this.#close(current)
+      this.#open(entry)
+    }
+    for (const [port, l] of this.#listeners) if (!table.ports.has(port)) this.#close(l)
+  }
+
+  #open (entry: PortEntry): void {
+    const impl = entry.protocol === 'http'
+      ? new L7Listener(entry, this.#options.l7, this.#ctx, this.#upgrade)
+      : new L4Listener(entry, this.#options.l4, this.#passive)
+    const l: Listener = { port: entry.port, protocol: entry.protocol, impl, state: 'opening', error: '', retry: null }
+    this.#listeners.set(entry.port, l)
+    this.#listen(l)
+  }
+
+  #listen (l: Listener): void {
+    const server: Server = l.impl.server
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening)
+      if (l.state === 'closed') return
+      this.bindFailures++
+      l.state = 'failed'
+      l.error = err.code ?? err.message
+      log.once(`bind ${l.port} ${l.error}`, 'error', `cannot listen on ${this.#options.bind}:${l.port} (${l.error}${err.code === 'EACCES' ? ': ports below 1024 need root or CAP_NET_BIND_SERVICE' : ''}); retrying every ${this.#options.listenRetry} ms`)
+      l.retry = setTimeout(() => { l.retry = null; if (l.state === 'failed') this.#listen(l) }, this.#options.listenRetry)
+      l.retry.unref()
+    }
+    const onListening = (): void => {
+      server.off('error', onError)
+      if (l.state === 'failed') log.info(`now listening on ${this.#options.bind}:${l.port}`)
+      l.state = 'open'
+      l.error = ''
+      log.reset(`bind ${l.port} EADDRINUSE`)
+      log.debug('listening on %s:%d (%s)', this.#options.bind, l.port, l.protocol)
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen({ host: this.#options.bind, port: l.port, exclusive: false })
+  }
+
+  #close (l: Listener): void {
+    this.#listeners.delete(l.port)
+    if (l.retry !== null) clearTimeout(l.retry)
+    const wasOpen = l.state === 'open'
+    l.state = 'closed'
+    if (!wasOpen) return
+    l.impl.server.close()
+    l.impl.closeIdle()
+    log.debug('closed listener on port %d', l.port)
+  }
+
+  /**
+   * Stops accepting everywhere, lets in-flight requests finish for up to
+   * `graceMs`, then drops what is left.
+   */
+  async close (graceMs: number): Promise<void> {
+    this.#closing = true
+    const open = [...this.#listeners.values()].filter((l) => l.state === 'open')
+    const closed = Promise.all(open.map(async (l) => await new Promise<void>((resolve) => { l.impl.server.once('close', () => { resolve() }) })))
+    for (const l of [...this.#listeners.values()]) this.#close(l)
+    this.#upgrade.close()
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
+    await Promise.race([closed, deadline])
+    clearTimeout(timer)
+    for (const l of open) l.impl.dropConnections()
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * WebSocket and other Upgrade requests, proxied with http-proxy (it pipes the
+ * upgraded sockets both ways). Same route lookup and round robin as L7.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import httpProxy from 'http-proxy'
+import type { PassiveHealth } from '../balancer/passive-health'
+import type { Endpoint } from '../balancer/endpoint'
+import type { PortEntry } from '../table/routing-table'
+import { classify } from './errors-map'
+import { hostOf } from './host-header'
+
+function reject (socket: Duplex, status: number, reason: string, body: string): void {
+  if (!socket.writable) return
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+}
+
+export class UpgradeProxy {
+  readonly #proxy: httpProxy
+  readonly #passive: PassiveHealth
+
+  constructor (passive: PassiveHealth, xForwarded: boolean) {
+    this.#passive = passive
+    this.#proxy = httpProxy.createProxyServer({ ws: true, xfwd: xForwarded, proxyTimeout: 0 })
+    this.#proxy.on('error', (err, _req, socketOrRes) => {
+      const ep = (_req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint
+      if (ep !== undefined && classify(err).passive) this.#passive.failure(ep, (err as { code?: string }).code ?? err.message)
+      const socket = socketOrRes as Duplex
+      if (typeof socket.end === 'function' && !('writeHead' in socket)) reject(socket, 502, 'Bad Gateway', `502 Bad Gateway: upgrade to ${ep?.address ?? 'endpoint'} failed\n`)
+    })
+  }
+
+  handle (entry: PortEntry, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {})
+    const route = entry.lookup(hostOf(req.rawHeaders))
+    if (route === null) {
+      reject(socket, 404, 'Not Found', `404 Not Found: no service for host on port ${entry.port}\n`)
+      return
+    }
+    const ep = route.balancer.pick()
+    if (ep === null) {
+      route.stats.generated[5]++
+      reject(socket, 503, 'Service Unavailable', route.unavailableBody)
+      return
+    }
+    ;(req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint = ep
+    ep.responses[1]++
+    this.#proxy.ws(req, socket, head, { target: ep.origin })
+  }
+
+  close (): void {
+    this.#proxy.close()
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Which registry tasks may take traffic: desired and actual state running,
+ * on a live node (static endpoints have none), healthy when the service has a
+ * check. One place, used by the table builder and the active prober.
+ */
+import type { ClusterState } from '../registry/feed'
+import type { ServiceSpec, TaskRecord } from '../registry/types'
+
+/** Running and placed on a live node; health not considered. */
+export function isRunning (task: TaskRecord, state: ClusterState): boolean {
+  return task.desired === 'running' && task.state === 'running' && task.port > 0 && task.host !== '' &&
+    (task.static || state.alive.has(task.node))
+}
+
+export function isHealthy (task: TaskRecord, service: ServiceSpec, state: ClusterState): boolean {
+  if (service.health === null || service.health === undefined) return true
+  return state.health.get(task.id)?.status === 'healthy'
+}
+
+/** Tasks of each service id (one pass over all tasks). */
+export function tasksByService (state: ClusterState): Map<string, TaskRecord[]> {
+  const out = new Map<string, TaskRecord[]>()
+  for (const task of state.tasks.values()) {
+    let list = out.get(task.serviceId)
+    if (list === undefined) out.set(task.serviceId, list = [])
+    list.push(task)
+  }
+  return out
+}
+
+/** The port a task serves `target` on. */
+export function taskPort (task: TaskRecord, target: number): number {
+  return task.static ? task.port : (task.ports?.[String(target)] ?? task.port)
+}

@@ -1,0 +1,105 @@
+/**
+ * The routing table: an immutable snapshot, built off the hot path and
+ * swapped whole. A listener holds its PortEntry and reads it once per
+ * request (L7) or connection (L4).
+ */
+import type { Balancer } from '../balancer/round-robin'
+import type { RouteStats } from '../metrics/route-stats'
+import type { HealthCheckSpec, Protocol } from '../registry/types'
+
+export class Route {
+  readonly service: string
+  readonly serviceId: string
+  readonly port: number
+  readonly target: number
+  readonly protocol: Protocol
+  readonly hosts: readonly string[]
+  readonly balancer: Balancer
+  readonly stats: RouteStats
+  readonly health: HealthCheckSpec | null
+  /** Endpoints the registry lists but which are not healthy (metric). */
+  readonly unhealthy: number
+  /** Precomputed 503 body. */
+  readonly unavailableBody: string
+
+  constructor (service: string, serviceId: string, port: number, target: number, protocol: Protocol, hosts: readonly string[],
+    balancer: Balancer, stats: RouteStats, health: HealthCheckSpec | null, unhealthy: number) {
+    this.service = service
+    this.serviceId = serviceId
+    this.port = port
+    this.target = target
+    this.protocol = protocol
+    this.hosts = hosts
+    this.balancer = balancer
+    this.stats = stats
+    this.health = health
+    this.unhealthy = unhealthy
+    this.unavailableBody = `503 Service Unavailable: no healthy endpoint for service "${service}"\n`
+  }
+}
+
+/** Everything published on one port. */
+export class PortEntry {
+  readonly port: number
+  readonly protocol: Protocol
+  /** The port's only route when it has no host names; else null. */
+  readonly single: Route | null
+  readonly exact: ReadonlyMap<string, Route>
+  /** `*.example.com` routes by suffix (`.example.com`), longest first. */
+  readonly wildcards: ReadonlyArray<readonly [string, Route]>
+  readonly routes: readonly Route[]
+
+  constructor (port: number, protocol: Protocol, routes: readonly Route[]) {
+    this.port = port
+    this.protocol = protocol
+    this.routes = routes
+    const exact = new Map<string, Route>()
+    const wildcards: Array<[string, Route]> = []
+    let single: Route | null = null
+    for (const r of routes) {
+      if (r.hosts.length === 0) single = r
+      for (const h of r.hosts) {
+        if (h.startsWith('*.')) wildcards.push([h.slice(1), r])
+        else exact.set(h, r)
+      }
+    }
+    wildcards.sort((a, b) => b[0].length - a[0].length)
+    this.single = single
+    this.exact = exact
+    this.wildcards = wildcards
+  }
+
+  /** The route for a Host header value (any case, port suffix allowed). */
+  lookup (hostHeader: string | undefined): Route | null {
+    if (this.single !== null) return this.single
+    if (hostHeader === undefined || hostHeader === '') return null
+    let host = hostHeader.toLowerCase()
+    const colon = host.lastIndexOf(':')
+    if (colon !== -1 && host.indexOf(']') < colon) host = host.slice(0, colon)
+    if (host.endsWith('.')) host = host.slice(0, -1)
+    const hit = this.exact.get(host)
+    if (hit !== undefined) return hit
+    for (const [suffix, route] of this.wildcards) {
+      if (host.length > suffix.length && host.endsWith(suffix)) return route
+    }
+    return null
+  }
+}
+
+export class RoutingTable {
+  readonly rev: number
+  readonly ports: ReadonlyMap<number, PortEntry>
+  readonly endpointCount: number
+  readonly builtAt: number
+
+  constructor (rev: number, ports: ReadonlyMap<number, PortEntry>, endpointCount: number) {
+    this.rev = rev
+    this.ports = ports
+    this.endpointCount = endpointCount
+    this.builtAt = Date.now()
+  }
+
+  static empty (): RoutingTable {
+    return new RoutingTable(0, new Map(), 0)
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Builds routing-table snapshots from the registry view, reconciling by key:
+ * an endpoint (task id + port) or route (service id + published port) that
+ * survives a rebuild keeps its object, so its keep-alive pool, round-robin
+ * position, ejection state and counters carry over.
+ */
+import { Balancer } from '../balancer/round-robin'
+import { Endpoint, type PoolOptions } from '../balancer/endpoint'
+import { RouteStats } from '../metrics/route-stats'
+import type { ClusterState } from '../registry/feed'
+import type { Protocol, ServiceSpec } from '../registry/types'
+import { createLogger } from '../util/log'
+import { isHealthy, isRunning, taskPort, tasksByService } from './eligibility'
+import { PortEntry, Route, RoutingTable } from './routing-table'
+
+const log = createLogger('table')
+
+interface RouteSlot { balancer: Balancer, stats: RouteStats }
+
+interface PortClaim { protocol: Protocol, routes: Route[], hosts: Set<string>, exclusive: boolean }
+
+export class TableBuilder {
+  readonly #poolOptions: PoolOptions
+  readonly #endpoints = new Map<string, Endpoint>()
+  readonly #routes = new Map<string, RouteSlot>()
+
+  constructor (poolOptions: PoolOptions) {
+    this.#poolOptions = poolOptions
+  }
+
+  /** Endpoint objects currently referenced by the table (metrics). */
+  get endpoints (): ReadonlyMap<string, Endpoint> { return this.#endpoints }
+
+  build (state: ClusterState): RoutingTable {
+    const byService = tasksByService(state)
+    const services = [...state.services.values()].sort((a, b) => (a.createdAt - b.createdAt) || (a.name < b.name ? -1 : 1))
+    const claims = new Map<number, PortClaim>()
+    const usedEndpoints = new Set<string>()
+    const usedRoutes = new Set<string>()
+    let endpointCount = 0
+
+    for (const svc of services) {
+      const tasks = byService.get(svc.id) ?? []
+      for (const p of svc.ports) {
+        if (!this.#claim(claims, svc, p.published, p.protocol)) continue
+        const eps: Endpoint[] = []
+        let unhealthy = 0
+        for (const task of tasks) {
+          if (!isRunning(task, state)) continue
+          if (!isHealthy(task, svc, state)) { unhealthy++; continue }
+          const port = taskPort(task, p.target)
+          const key = `${task.id}:${port}`
+          let ep = this.#endpoints.get(key)
+          if (ep === undefined || ep.host !== task.host) {
+            ep = new Endpoint(key, task.id, task.host, port, this.#poolOptions)
+            this.#endpoints.set(key, ep)
+          }
+          usedEndpoints.add(key)
+          eps.push(ep)
+        }
+        // Stable order (by endpoint key) so every node walks endpoints in the same order.
+        eps.sort((a, b) => (a.key < b.key ? -1 : 1))
+        endpointCount += eps.length
+        const routeKey = `${svc.id}:${p.published}`
+        let slot = this.#routes.get(routeKey)
+        if (slot === undefined || slot.stats.protocol !== p.protocol) {
+          slot = { balancer: new Balancer(), stats: new RouteStats(svc.name, p.published, p.protocol) }
+          this.#routes.set(routeKey, slot)
+        }
+        usedRoutes.add(routeKey)
+        slot.balancer.setEndpoints(eps)
+        const claim = claims.get(p.published) as PortClaim
+        claim.routes.push(new Route(svc.name, svc.id, p.published, p.target, p.protocol, svc.hosts, slot.balancer, slot.stats, svc.health ?? null, unhealthy))
+      }
+    }
+
+    for (const [key, slot] of this.#routes) {
+      if (!usedRoutes.has(key)) { slot.balancer.detach(); this.#routes.delete(key) }
+    }
+    for (const [key, ep] of this.#endpoints) {
+      if (!usedEndpoints.has(key)) {
+        this.#endpoints.delete(key)
+        ep.close().catch(() => {})
+      }
+    }
+    const ports = new Map<number, PortEntry>()
+    for (const [port, claim] of claims) if (claim.routes.length > 0) ports.set(port, new PortEntry(port, claim.protocol, claim.routes))
+    return new RoutingTable(state.rev, ports, endpointCount)
+  }
+
+  /** Port ownership rules (the CLI enforces them; this guards against records written by anything else). */
+  #claim (claims: Map<number, PortClaim>, svc: ServiceSpec, port: number, protocol: Protocol): boolean {
+    const hosts = svc.hosts
+    const existing = claims.get(port)
+    if (existing === undefined) {
+      claims.set(port, { protocol, routes: [], hosts: new Set(hosts), exclusive: hosts.length === 0 || protocol === 'tcp' })
+      return true
+    }
+    let why = ''
+    if (existing.protocol !== protocol) why = `it is published as ${existing.protocol}`
+    else if (existing.exclusive || hosts.length === 0 || protocol === 'tcp') why = 'another service owns it'
+    else if (hosts.some((h) => existing.hosts.has(h))) why = 'a host name overlaps'
+    if (why !== '') {
+      log.once(`conflict ${svc.id}:${port}`, 'warn', `service "${svc.name}" cannot publish port ${port}: ${why}; first-created service keeps it`)
+      return false
+    }
+    for (const h of hosts) existing.hosts.add(h)
+    return true
+  }
+
+  async close (): Promise<void> {
+    for (const slot of this.#routes.values()) slot.balancer.detach()
+    this.#routes.clear()
+    await Promise.all([...this.#endpoints.values()].map(async (ep) => await ep.close()))
+    this.#endpoints.clear()
+  }
+}
