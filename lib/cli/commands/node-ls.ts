@@ -1,0 +1,45 @@
+/** `mesh node ls`: ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS */
+import type { Snapshot } from '../../registry/store'
+import type { NodeRecord } from '../../registry/types'
+import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
+import { capitalise } from '../format'
+import { withSession } from '../registry-session'
+import { printTable } from '../table'
+
+export const SPEC: CommandSpec = {
+  name: 'node ls',
+  usage: '[--quiet]',
+  options: { quiet: { type: 'boolean', short: 'q' } },
+  positionals: { min: 0, max: 0, what: '' }
+}
+
+/** Leader (holds the scheduler lease), Reachable (live manager), Unreachable (dead manager), '' (worker). */
+export function managerStatus (node: NodeRecord, alive: boolean, leaderId: string | null): string {
+  if (node.role !== 'manager') return ''
+  if (alive && node.id === leaderId) return 'Leader'
+  return alive ? 'Reachable' : 'Unreachable'
+}
+
+export function nodeRows (snap: Snapshot, leaderId: string | null): string[][] {
+  return [...snap.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((n) => {
+    const alive = snap.alive.has(n.id)
+    return [n.id, n.name, alive ? 'Ready' : 'Down', capitalise(n.availability), managerStatus(n, alive, leaderId)]
+  })
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, SPEC)
+  if (parsed === null) return 0
+  const config = cliConfig(parsed.values)
+  const { snap, lease } = await withSession(config, async (s) => ({
+    snap: await s.store.snapshot(),
+    lease: await s.store.redis.get(s.store.keys.lease)
+  }))
+  const leaderId = lease === null ? null : lease.slice(0, lease.lastIndexOf(':') < 0 ? lease.length : lease.lastIndexOf(':'))
+  if (bool(parsed.values, 'quiet')) {
+    process.stdout.write([...snap.nodes.values()].map((n) => `${n.id}\n`).join(''))
+    return 0
+  }
+  printTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS'], nodeRows(snap, leaderId))
+  return 0
+}

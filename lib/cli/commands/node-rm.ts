@@ -1,0 +1,43 @@
+/**
+ * `mesh node rm [--force] NODE...`: removes node records. A node whose
+ * heartbeat is alive is refused unless --force (then its heartbeat goes too;
+ * a daemon still running registers again on its next heartbeat).
+ */
+import { MeshError } from '../../errors'
+import type { NodeRecord } from '../../registry/types'
+import { findNode } from '../../service/lookup'
+import { writeChecked } from '../../service/write'
+import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
+import { withSession } from '../registry-session'
+
+export const SPEC: CommandSpec = {
+  name: 'node rm',
+  usage: '[--force] NODE [NODE...]',
+  options: { force: { type: 'boolean', short: 'f' } },
+  positionals: { min: 1, max: 100, what: 'node name or id' }
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, SPEC)
+  if (parsed === null) return 0
+  const config = cliConfig(parsed.values)
+  const force = bool(parsed.values, 'force')
+  await withSession(config, async (session) => {
+    const { result } = await writeChecked(session.store, (snap) => {
+      const nodes = new Map<string, NodeRecord>()
+      for (const ref of parsed.positionals) {
+        const n = findNode(snap, ref)
+        if (!force && snap.alive.has(n.id)) {
+          throw new MeshError('MESH_ERR_USAGE', `node ${n.name} is not down and can't be removed: stop its daemon (or drain it) first, or use --force`)
+        }
+        nodes.set(n.id, n)
+      }
+      return { ops: [...nodes.keys()].map((id) => ({ type: 'node' as const, id, value: null })), result: [...nodes.values()] }
+    })
+    for (const n of result) {
+      if (force) await session.store.clearHeartbeat(n.id)
+      process.stdout.write(`${n.name}\n`)
+    }
+  })
+  return 0
+}

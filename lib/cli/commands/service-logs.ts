@@ -1,0 +1,112 @@
+/**
+ * `mesh service logs [-f] [--tail N] SERVICE`: the service's log stream
+ * (written by agents: fields task, name, node, stream, line), printed as
+ * `nginx1.3.<task id 12>@node2    | line`, prefixes padded to align.
+ * -f follows with XREAD BLOCK on a second connection until SIGINT/SIGTERM.
+ */
+import type Redis from 'ioredis'
+import { findService } from '../../service/lookup'
+import { intValue } from '../../service/values'
+import { shortId } from '../../util/ids'
+import { bool, cliConfig, parseFlags, str, type CommandSpec } from '../flags'
+import { withSession } from '../registry-session'
+
+export const SPEC: CommandSpec = {
+  name: 'service logs',
+  usage: '[--follow] [--tail N] SERVICE',
+  options: {
+    follow: { type: 'boolean', short: 'f' },
+    tail: { type: 'string', short: 'n' },
+    'no-task-ids': { type: 'boolean' }
+  },
+  positionals: { min: 1, max: 1, what: 'service name' }
+}
+
+type Entry = [id: string, fields: string[]]
+
+export class LogPrinter {
+  #width = 0
+  readonly #out: NodeJS.WritableStream
+  readonly #ids: boolean
+
+  constructor (out: NodeJS.WritableStream, taskIds = true) {
+    this.#out = out
+    this.#ids = taskIds
+  }
+
+  prefix (fields: Record<string, string>): string {
+    const name = fields.name ?? '?'
+    const id = fields.task !== undefined && this.#ids ? `.${shortId(fields.task)}` : ''
+    return `${name}${id}@${fields.node ?? '?'}`
+  }
+
+  print (entries: Entry[]): void {
+    const rows = entries.map(([, flat]) => {
+      const f: Record<string, string> = {}
+      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]] = flat[i + 1]
+      return { prefix: this.prefix(f), line: f.line ?? '' }
+    })
+    for (const r of rows) this.#width = Math.max(this.#width, r.prefix.length)
+    let text = ''
+    for (const r of rows) text += `${r.prefix.padEnd(this.#width)}    | ${r.line}\n`
+    if (text !== '') this.#out.write(text)
+  }
+}
+
+async function follow (reader: Redis, key: string, from: string, printer: LogPrinter, blockMs: number): Promise<void> {
+  let last = from
+  let stopped = false
+  const stop = (): void => { stopped = true; reader.disconnect() }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    while (!stopped) {
+      let res: Array<[string, Entry[]]> | null
+      try {
+        res = await reader.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', key, last) as Array<[string, Entry[]]> | null
+      } catch (err) {
+        if (stopped) return
+        throw err
+      }
+      if (res === null) continue
+      const entries = res[0][1]
+      if (entries.length === 0) continue
+      printer.print(entries)
+      last = entries[entries.length - 1][0]
+    }
+  } finally {
+    process.removeListener('SIGINT', stop)
+    process.removeListener('SIGTERM', stop)
+  }
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, SPEC)
+  if (parsed === null) return 0
+  const { values, positionals } = parsed
+  const config = cliConfig(values)
+  const tailText = str(values, 'tail')
+  const tail = tailText === undefined || tailText === 'all' ? null : intValue(tailText, '--tail', 0)
+  const printer = new LogPrinter(process.stdout, !bool(values, 'no-task-ids'))
+  return await withSession(config, async (session) => {
+    const snap = await session.store.snapshot()
+    const spec = findService(snap, positionals[0])
+    const key = session.store.keys.logs(spec.name)
+    const redis = session.store.redis
+    let entries: Entry[]
+    if (tail === null) {
+      entries = await redis.xrange(key, '-', '+') as Entry[]
+    } else if (tail === 0) {
+      entries = []
+    } else {
+      entries = (await redis.xrevrange(key, '+', '-', 'COUNT', tail) as Entry[]).reverse()
+    }
+    printer.print(entries)
+    if (!bool(values, 'follow')) return 0
+    const lastId = entries.length > 0 ? entries[entries.length - 1][0]
+      : ((await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Entry[])[0]?.[0] ?? '0-0'
+    const reader = await session.newRedis('mesh-cli-logs')
+    await follow(reader, key, lastId, printer, config.registry.blockTimeout)
+    return 0
+  })
+}

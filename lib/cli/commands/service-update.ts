@@ -1,0 +1,180 @@
+/**
+ * `mesh service update NAME [--replicas N] [--env-add K=V] [--env-rm K] [--publish-add P] [--publish-rm P]
+ * [--endpoint-add H:P] [--endpoint-rm H:P] [--host-add h] [--host-rm h] [update flags] [--command] [-- COMMAND...]`
+ *
+ * Changing command, env or ports bumps spec.version (a rolling update by the
+ * scheduler), keeps the old spec as `previous` and sets updateState
+ * `updating`. Replicas, hosts, health and update settings do not.
+ */
+import { MeshError } from '../../errors'
+import type { Snapshot, WriteOp } from '../../registry/store'
+import type { PublishedPort, ServiceSpec } from '../../registry/types'
+import { endpointKey, parseEndpoints, staticTask } from '../../service/endpoints'
+import { findService, tasksOf } from '../../service/lookup'
+import { checkPortConflicts, parsePublish, samePorts } from '../../service/ports'
+import {
+  asPrevious, envKey, healthFromFlags, parseEnv, parseHosts, restartFromFlags, updateFromFlags
+} from '../../service/spec'
+import { durationValue, replicasValue } from '../../service/values'
+import { writeChecked } from '../../service/write'
+import { formatHostPort, parsePort } from '../../util/address'
+import { bool, cliConfig, list, parseFlags, str, type CommandSpec, type Values } from '../flags'
+import { showProgress } from '../progress'
+import { withSession } from '../registry-session'
+import { SPEC_OPTIONS, WAIT_OPTIONS, timeoutOf } from '../service-options'
+
+export const SPEC: CommandSpec = {
+  name: 'service update',
+  usage: 'SERVICE [--replicas N] [--env-add K=V]... [--env-rm K]... [--publish-add P]... [--publish-rm P]... [--endpoint-add H:P]... [--endpoint-rm H:P]... [--host-add H]... [--host-rm H]... [FLAGS] [--command -- COMMAND [ARG...]]',
+  options: {
+    replicas: { type: 'string' },
+    'env-add': { type: 'string', multiple: true },
+    'env-rm': { type: 'string', multiple: true },
+    command: { type: 'boolean' },
+    'publish-add': { type: 'string', multiple: true },
+    'publish-rm': { type: 'string', multiple: true },
+    'endpoint-add': { type: 'string', multiple: true },
+    'endpoint-rm': { type: 'string', multiple: true },
+    'host-add': { type: 'string', multiple: true },
+    'host-rm': { type: 'string', multiple: true },
+    'no-health': { type: 'boolean' },
+    ...SPEC_OPTIONS,
+    ...WAIT_OPTIONS
+  },
+  positionals: { min: 1, max: 1, what: 'service name' },
+  rest: true
+}
+
+/** What the flags ask for, parsed once before the registry is read. */
+interface Changes {
+  replicas?: number
+  envAdd: Record<string, string>
+  envRm: string[]
+  command: string[] | null
+  publishAdd: PublishedPort[]
+  publishRm: number[]
+  endpointAdd: ReturnType<typeof parseEndpoints>
+  endpointRm: ReturnType<typeof parseEndpoints>
+  hostAdd: string[]
+  hostRm: string[]
+  stopGrace?: number
+}
+
+function parseChanges (values: Values, rest: string[] | null): Changes {
+  if (bool(values, 'command') && (rest === null || rest.length === 0)) {
+    throw new MeshError('MESH_ERR_COMMAND_MISSING', '--command needs the new command after --, e.g. --command -- mesh whoami --version-tag v2')
+  }
+  if (rest !== null && rest.length === 0) throw new MeshError('MESH_ERR_COMMAND_MISSING', 'nothing after --: give the new command, e.g. -- mesh whoami')
+  const replicas = str(values, 'replicas')
+  const grace = str(values, 'stop-grace-period')
+  return {
+    replicas: replicas !== undefined ? replicasValue(replicas) : undefined,
+    envAdd: parseEnv(list(values, 'env-add'), '--env-add'),
+    envRm: list(values, 'env-rm').map((k) => envKey(k, '--env-rm')),
+    command: rest,
+    publishAdd: list(values, 'publish-add').map((p) => parsePublish(p, '--publish-add')),
+    publishRm: list(values, 'publish-rm').map((p) => parsePort(p.split(':')[0].split('/')[0], `--publish-rm ${p}`)),
+    endpointAdd: parseEndpoints(list(values, 'endpoint-add'), '--endpoint-add'),
+    endpointRm: parseEndpoints(list(values, 'endpoint-rm'), '--endpoint-rm'),
+    hostAdd: parseHosts(list(values, 'host-add'), '--host-add'),
+    hostRm: parseHosts(list(values, 'host-rm'), '--host-rm'),
+    stopGrace: grace !== undefined ? durationValue(grace, '--stop-grace-period') : undefined
+  }
+}
+
+const json = (v: unknown): string => JSON.stringify(v)
+
+export interface Planned { spec: ServiceSpec, changed: boolean, bumped: boolean, ops: WriteOp[] }
+
+export function planUpdate (snap: Snapshot, ref: string, c: Changes, values: Values, now = Date.now()): Planned {
+  const cur = findService(snap, ref)
+  const next: ServiceSpec = structuredClone(cur)
+  if (c.replicas !== undefined) {
+    if (cur.mode === 'global') throw new MeshError('MESH_ERR_USAGE', `service ${cur.name} is global (one task per node): --replicas does not apply`)
+    next.replicas = c.replicas
+  }
+  for (const k of c.envRm) delete next.env[k]
+  Object.assign(next.env, c.envAdd)
+  if (c.command !== null) next.command = c.command
+  for (const p of c.publishRm) {
+    if (!next.ports.some((x) => x.published === p)) {
+      throw new MeshError('MESH_ERR_USAGE', `--publish-rm ${p}: service ${cur.name} does not publish port ${p}`)
+    }
+    next.ports = next.ports.filter((x) => x.published !== p)
+  }
+  for (const p of c.publishAdd) {
+    if (next.ports.some((x) => x.published === p.published)) {
+      throw new MeshError('MESH_ERR_PORT_CONFLICT', `--publish-add: service ${cur.name} already publishes port ${p.published}; --publish-rm ${p.published} it in the same update to change it`)
+    }
+    next.ports.push(p)
+  }
+  for (const h of c.hostRm) {
+    if (!next.hosts.includes(h)) throw new MeshError('MESH_ERR_USAGE', `--host-rm ${h}: service ${cur.name} has no host ${h}`)
+    next.hosts = next.hosts.filter((x) => x !== h)
+  }
+  for (const h of c.hostAdd) if (!next.hosts.includes(h)) next.hosts.push(h)
+  const health = healthFromFlags(values, cur.health ?? { interval: 5000, timeout: 2000, rise: 2, fall: 3 }, cur.health)
+  if (health !== undefined) next.health = health
+  next.update = updateFromFlags(values, cur.update)
+  next.restart = restartFromFlags(values, cur.restart)
+  if (c.stopGrace !== undefined) next.stopGrace = c.stopGrace
+  if (next.mode === 'replicated' && next.replicas > 0 && next.command.length === 0) {
+    throw new MeshError('MESH_ERR_COMMAND_MISSING', `service ${cur.name} has no command: --replicas ${next.replicas} needs --command -- COMMAND`)
+  }
+  if (!samePorts(cur.ports, next.ports) || json(cur.hosts) !== json(next.hosts)) checkPortConflicts(next, snap.services.values())
+
+  // Static endpoints: keyed by id, slots continue after the highest.
+  const ops: WriteOp[] = []
+  const statics = tasksOf(snap, cur).filter((t) => t.static)
+  const byKey = new Map(statics.map((t) => [endpointKey(t), t]))
+  for (const ep of c.endpointRm) {
+    const t = byKey.get(formatHostPort(ep.host, ep.port))
+    if (t === undefined) {
+      throw new MeshError('MESH_ERR_ENDPOINT_NOT_FOUND', `--endpoint-rm ${formatHostPort(ep.host, ep.port)}: not an endpoint of service ${cur.name}`)
+    }
+    byKey.delete(endpointKey(t))
+    ops.push({ type: 'task', id: t.id, value: null }, { type: 'health', id: t.id, value: null })
+  }
+  let slot = statics.reduce((m, t) => Math.max(m, t.slot), 0)
+  for (const ep of c.endpointAdd) {
+    if (byKey.has(formatHostPort(ep.host, ep.port))) {
+      throw new MeshError('MESH_ERR_INVALID_ENDPOINT', `--endpoint-add ${formatHostPort(ep.host, ep.port)}: already an endpoint of service ${cur.name}`)
+    }
+    const t = staticTask(next, ep, ++slot, now)
+    ops.push({ type: 'task', id: t.id, value: t })
+  }
+
+  const bumped = json(cur.command) !== json(next.command) || json(cur.env) !== json(next.env) || !samePorts(cur.ports, next.ports)
+  if (bumped) {
+    next.version = cur.version + 1
+    next.previous = asPrevious(cur)
+    next.updateState = 'updating'
+    next.updateMessage = 'update in progress'
+  }
+  const changed = json(cur) !== json(next)
+  if (changed) {
+    next.updatedAt = now
+    ops.unshift({ type: 'service', id: next.name, value: next })
+  }
+  return { spec: next, changed, bumped, ops }
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, SPEC)
+  if (parsed === null) return 0
+  const { values, positionals, rest } = parsed
+  const config = cliConfig(values)
+  const changes = parseChanges(values, rest)
+  const timeout = timeoutOf(values)
+  return await withSession(config, async (session) => {
+    const { result, snapshot } = await writeChecked(session.store, (snap) => {
+      const plan = planUpdate(snap, positionals[0], changes, values)
+      return { ops: plan.ops, result: plan }
+    })
+    const before = findService(snapshot, positionals[0])
+    process.stdout.write(`${result.spec.name}\n`)
+    const watch = result.bumped || result.spec.replicas !== before.replicas
+    if (bool(values, 'detach') || !watch || (result.spec.mode === 'replicated' && result.spec.replicas === 0 && !result.bumped)) return 0
+    return await showProgress(session.store, result.spec, timeout, result.spec.updateState)
+  })
+}

@@ -1,0 +1,55 @@
+/**
+ * How the CLI prints registry values the way docker does: ages
+ * ("8 seconds ago"), published ports ("*:8080->80/http"), task names
+ * ("nginx1.3"), capitalised states.
+ */
+import type { PublishedPort, ServiceSpec, TaskRecord } from '../registry/types'
+
+/** Docker's go-units HumanDuration. */
+export function humanDuration (ms: number): string {
+  const seconds = Math.floor(ms / 1000)
+  if (seconds < 1) return 'Less than a second'
+  if (seconds === 1) return '1 second'
+  if (seconds < 60) return `${seconds} seconds`
+  const minutes = Math.floor(ms / 60_000)
+  if (minutes === 1) return 'About a minute'
+  if (minutes < 60) return `${minutes} minutes`
+  const hours = Math.round(ms / 3_600_000)
+  if (hours === 1) return 'About an hour'
+  if (hours < 48) return `${hours} hours`
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`
+  return `${Math.floor(hours / 24 / 365)} years`
+}
+
+export function ago (at: number, now = Date.now()): string {
+  return `${humanDuration(Math.max(0, now - at))} ago`
+}
+
+export function capitalise (text: string): string {
+  return text === '' ? text : text[0].toUpperCase() + text.slice(1)
+}
+
+export function formatPort (p: PublishedPort): string {
+  return `*:${p.published}->${p.target}/${p.protocol}`
+}
+
+export function formatPorts (ports: PublishedPort[]): string {
+  return ports.map(formatPort).join(', ')
+}
+
+/** `nginx1.3`, or `nginx1.<node id>` in global mode. */
+export function taskName (spec: Pick<ServiceSpec, 'mode'> | undefined, task: TaskRecord): string {
+  if (spec?.mode === 'global' && !task.static && task.node !== '') return `${task.service}.${task.node}`
+  return `${task.service}.${task.slot}`
+}
+
+/** A command line as typed: arguments with spaces or quotes are quoted. */
+export function formatCommand (command: string[]): string {
+  return command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')
+}
+
+export function truncate (text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+}

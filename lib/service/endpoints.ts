@@ -1,0 +1,48 @@
+/**
+ * Static endpoints (`--endpoint HOST:PORT`): stored as TaskRecords with
+ * static = true, node = '', keyed by staticTaskId, always desired/running.
+ */
+import { MeshError } from '../errors'
+import { staticTaskId } from '../registry/ids'
+import { SCHEMA_VERSION, type ServiceSpec, type TaskRecord } from '../registry/types'
+import { formatHostPort, parseHostPort, type HostPort } from '../util/address'
+
+export function parseEndpoints (texts: string[], what = '--endpoint'): HostPort[] {
+  const seen = new Set<string>()
+  const out: HostPort[] = []
+  for (const text of texts) {
+    const ep = parseHostPort(text, what)
+    const key = formatHostPort(ep.host, ep.port)
+    if (seen.has(key)) throw new MeshError('MESH_ERR_INVALID_ENDPOINT', `${what}: ${key} is given twice`)
+    seen.add(key)
+    out.push(ep)
+  }
+  return out
+}
+
+export function staticTask (spec: ServiceSpec, ep: HostPort, slot: number, now: number): TaskRecord {
+  return {
+    v: SCHEMA_VERSION,
+    id: staticTaskId(spec.id, ep.host, ep.port),
+    serviceId: spec.id,
+    service: spec.name,
+    slot,
+    node: '',
+    static: true,
+    host: ep.host,
+    port: ep.port,
+    desired: 'running',
+    state: 'running',
+    error: '',
+    specVersion: spec.version,
+    createdAt: now,
+    stateAt: now,
+    pid: 0,
+    exitCode: null,
+    restarts: 0
+  }
+}
+
+export function endpointKey (t: Pick<TaskRecord, 'host' | 'port'>): string {
+  return formatHostPort(t.host, t.port)
+}
