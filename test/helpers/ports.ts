@@ -13,12 +13,13 @@ export async function freePort (host = '127.0.0.1'): Promise<number> {
 }
 
 let next = 0
+const A = 20 + Math.floor(Math.random() * 200)
+const B = Math.floor(Math.random() * 250)
 /**
- * A loopback address of its own for one test node or backend: 127.<pid-derived>.<n>.<m>,
- * so parallel test files never collide on ports.
+ * A loopback address of its own for one test node or backend:
+ * 127.<random per test file>.<n>, so parallel test files never collide on ports.
  */
 export function loopback (): string {
   next++
-  const a = (process.pid % 200) + 20
-  return `127.${a}.${Math.floor(next / 250)}.${(next % 250) + 1}`
+  return `127.${A}.${B}.${next}`
 }
