@@ -1,0 +1,159 @@
+/**
+ * The scheduler lease: one active manager at a time, with a fencing token.
+ *
+ * - acquire: SET lease `<nodeId>:<token>` only if nobody holds it, and INCR the
+ *   fence in the same script, so a win and its token are one atomic step.
+ * - renew: PEXPIRE only while the lease still holds our exact value (Lua
+ *   compare), every ttl/3. A renewal that fails, or that could not reach Redis
+ *   before the lease would have expired, makes us step down at once.
+ * - release (on stop): DEL only if still ours, so a standby wins without
+ *   waiting for the TTL.
+ *
+ * Every scheduler write carries the token (`store.write(ops, { fence })`), so
+ * a leader that was paused past its TTL cannot overwrite its successor.
+ */
+import { EventEmitter } from 'node:events'
+import type Redis from 'ioredis'
+import type { Keys } from '../registry/keys'
+
+/** KEYS: lease, fence; ARGV: nodeId, ttl ms. Returns the new token, or 0 when the lease is held. */
+const ACQUIRE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
+return token
+`
+
+/** KEYS: lease; ARGV: expected value, ttl ms. 1 when renewed, 0 when it is no longer ours. */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+/** KEYS: lease; ARGV: expected value. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>
+
+export interface LeaseHolder { nodeId: string, token: number }
+
+/** Parses a lease value `<nodeId>:<token>`; null when absent or malformed. */
+export function parseLease (value: string | null): LeaseHolder | null {
+  if (value === null) return null
+  const colon = value.lastIndexOf(':')
+  const token = Number(value.slice(colon + 1))
+  if (colon <= 0 || !Number.isInteger(token)) return null
+  return { nodeId: value.slice(0, colon), token }
+}
+
+/**
+ * Emits 'acquired' (token) and 'lost' (reason). `token` is 0 while not leader.
+ */
+export class Lease extends EventEmitter {
+  token = 0
+  readonly #keys: Keys
+  readonly #nodeId: string
+  readonly #ttl: number
+  readonly #acquire: ScriptFn
+  readonly #renew: ScriptFn
+  readonly #release: ScriptFn
+  #timer: NodeJS.Timeout | null = null
+  #stopped = false
+  #busy = false
+  /** Date.now() when the last successful acquire/renew was sent. */
+  #confirmedAt = 0
+
+  constructor (redis: Redis, keys: Keys, nodeId: string, ttl: number) {
+    super()
+    this.#keys = keys
+    this.#nodeId = nodeId
+    this.#ttl = ttl
+    redis.defineCommand('meshLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE })
+    redis.defineCommand('meshLeaseRenew', { numberOfKeys: 1, lua: RENEW })
+    redis.defineCommand('meshLeaseRelease', { numberOfKeys: 1, lua: RELEASE })
+    const r = redis as unknown as Record<string, ScriptFn>
+    this.#acquire = r.meshLeaseAcquire.bind(redis)
+    this.#renew = r.meshLeaseRenew.bind(redis)
+    this.#release = r.meshLeaseRelease.bind(redis)
+  }
+
+  get leader (): boolean { return this.token > 0 }
+
+  get value (): string { return `${this.#nodeId}:${this.token}` }
+
+  start (): void {
+    const period = Math.max(50, Math.floor(this.#ttl / 3))
+    this.#timer = setInterval(() => { this.#tick().catch(() => {}) }, period)
+    this.#timer.unref()
+    this.#tick().catch(() => {})
+  }
+
+  /** Gives the lease up (if held) so a standby takes over at once. */
+  async stop (): Promise<void> {
+    this.#stopped = true
+    if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.leader) {
+      const value = this.value
+      this.#lose('stopped')
+      await this.#release(this.#keys.lease, value).catch(() => {})
+    }
+  }
+
+  /** Steps down now (e.g. a write was fenced). The standby loop may win again later. */
+  stepDown (reason: string): void {
+    if (this.leader) this.#lose(reason)
+  }
+
+  async #tick (): Promise<void> {
+    if (this.#stopped || this.#busy) return
+    this.#busy = true
+    try {
+      if (this.leader) await this.#renewOnce()
+      else await this.#acquireOnce()
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  async #acquireOnce (): Promise<void> {
+    const sentAt = Date.now()
+    let token: number
+    try {
+      token = Number(await this.#acquire(this.#keys.lease, this.#keys.fence, this.#nodeId, this.#ttl))
+    } catch {
+      return
+    }
+    if (token > 0 && !this.#stopped) {
+      this.token = token
+      this.#confirmedAt = sentAt
+      this.emit('acquired', token)
+    }
+  }
+
+  async #renewOnce (): Promise<void> {
+    const sentAt = Date.now()
+    const value = this.value
+    let ok: boolean
+    try {
+      ok = Number(await this.#renew(this.#keys.lease, value, this.#ttl)) === 1
+    } catch (err) {
+      // Redis away: we may hold on only while the lease we last confirmed is surely still ours.
+      if (Date.now() - this.#confirmedAt > this.#ttl * 2 / 3) this.#lose(`lease renewal failed: ${(err as Error).message}`)
+      return
+    }
+    if (!this.leader || this.value !== value) return
+    if (ok) this.#confirmedAt = sentAt
+    else this.#lose('lease taken over or expired')
+  }
+
+  #lose (reason: string): void {
+    this.token = 0
+    this.emit('lost', reason)
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One reconcile pass: a working copy of the registry view plus the changes
+ * decided so far. Nothing is written until the pass is done; then all its
+ * changes go out in one fenced write, applied only if the registry is still
+ * at the revision the pass read (so a pass never acts on a stale view).
+ */
+import type { ClusterState } from '../registry/feed'
+import type { WriteOp } from '../registry/store'
+import type { NodeRecord, ServiceSpec, TaskRecord } from '../registry/types'
+import { isActiveState, nodeEligible, nodeUp } from './task-rules'
+
+export class Pass {
+  readonly state: ClusterState
+  readonly now: number
+  /** Working copy of every task, changes applied. */
+  readonly tasks: Map<string, TaskRecord>
+  readonly specsById: Map<string, ServiceSpec>
+  /** Earliest time something deferred (a back-off, a delay, a monitor window) becomes due. */
+  wakeAt = Infinity
+  readonly notes: string[] = []
+  readonly #changedTasks = new Map<string, TaskRecord | null>()
+  readonly #changedSpecs = new Map<string, ServiceSpec>()
+  readonly #load = new Map<string, number>()
+  readonly #serviceLoad = new Map<string, Map<string, number>>()
+  readonly #eligible: NodeRecord[]
+
+  constructor (state: ClusterState, now: number) {
+    this.state = state
+    this.now = now
+    this.tasks = new Map(state.tasks)
+    this.specsById = new Map()
+    for (const spec of state.services.values()) this.specsById.set(spec.id, spec)
+    this.#eligible = [...state.nodes.values()].filter((n) => nodeEligible(n, state.alive))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  }
+
+  node (id: string): NodeRecord | undefined { return this.state.nodes.get(id) }
+
+  nodeUp (id: string): boolean { return nodeUp(this.state.nodes.get(id), this.state.alive) }
+
+  nodeEligible (id: string): boolean { return nodeEligible(this.state.nodes.get(id), this.state.alive) }
+
+  eligibleNodes (): readonly NodeRecord[] { return this.#eligible }
+
+  /** Its process may exist: an active state on a node that is up. */
+  stillActive (t: TaskRecord): boolean { return isActiveState(t.state) && this.nodeUp(t.node) }
+
+  wake (at: number): void { if (at > this.now && at < this.wakeAt) this.wakeAt = at }
+
+  put (task: TaskRecord): void {
+    this.tasks.set(task.id, task)
+    this.#changedTasks.set(task.id, task)
+  }
+
+  delete (id: string): void {
+    this.tasks.delete(id)
+    this.#changedTasks.set(id, null)
+  }
+
+  putSpec (spec: ServiceSpec): void {
+    this.#changedSpecs.set(spec.name, spec)
+    this.specsById.set(spec.id, spec)
+  }
+
+  /** The spec as this pass left it. */
+  spec (id: string): ServiceSpec | undefined { return this.specsById.get(id) }
+
+  /** Counts the tasks meant to run on each node; call once the shutdowns of this pass are decided. */
+  countLoad (): void {
+    for (const t of this.tasks.values()) {
+      if (t.static || t.desired !== 'running' || !isActiveState(t.state)) continue
+      this.#add(t.serviceId, t.node)
+    }
+  }
+
+  #add (serviceId: string, node: string): void {
+    this.#load.set(node, (this.#load.get(node) ?? 0) + 1)
+    let per = this.#serviceLoad.get(serviceId)
+    if (per === undefined) this.#serviceLoad.set(serviceId, per = new Map())
+    per.set(node, (per.get(node) ?? 0) + 1)
+  }
+
+  /**
+   * Spread: the eligible node with the fewest tasks of this service, then
+   * the fewest tasks overall, then by name (deterministic). Null if none.
+   */
+  pick (serviceId: string): string | null {
+    const per = this.#serviceLoad.get(serviceId)
+    let best: NodeRecord | null = null
+    let bestKey = [Infinity, Infinity]
+    for (const n of this.#eligible) {
+      const key = [per?.get(n.id) ?? 0, this.#load.get(n.id) ?? 0]
+      if (key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
+        best = n
+        bestKey = key
+      }
+    }
+    return best?.id ?? null
+  }
+
+  /** Records a placement so the next pick in this pass sees it. */
+  placed (task: TaskRecord): void {
+    this.put(task)
+    this.#add(task.serviceId, task.node)
+  }
+
+  get changed (): boolean { return this.#changedTasks.size > 0 || this.#changedSpecs.size > 0 }
+
+  ops (): WriteOp[] {
+    const ops: WriteOp[] = []
+    for (const [name, spec] of this.#changedSpecs) ops.push({ type: 'service', id: name, value: spec })
+    for (const [id, task] of this.#changedTasks) {
+      ops.push({ type: 'task', id, value: task })
+      if (task === null && this.state.health.has(id)) ops.push({ type: 'health', id, value: null })
+    }
+    return ops
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The scheduler subsystem of a manager node: competes for the lease; while
+ * it leads, reconciles on every registry change, every reconcileInterval and
+ * when a deferred action (back-off, update delay, monitor window) falls due.
+ *
+ * Each pass reads the node's feed view, decides (plan.ts) and writes all its
+ * changes in one store.write with `ifRev` (the revision the pass read) and
+ * `fence` (our lease token). A revision conflict just means the view was
+ * stale: the feed's next 'change' triggers a fresh pass. A fenced write means
+ * another manager leads: step down at once.
+ */
+import type { NodeContext, Subsystem } from '../node/context'
+import { isMeshError } from '../errors'
+import { createLogger, type Logger } from '../util/log'
+import { Lease } from './lease'
+import { plan, type PlanOptions } from './plan'
+
+const DEBOUNCE_MS = 15
+
+export class Scheduler implements Subsystem {
+  readonly lease: Lease
+  /** Passes that wrote something (for tests and metrics). */
+  writes = 0
+  readonly #ctx: NodeContext
+  readonly #log: Logger
+  readonly #options: PlanOptions
+  readonly #onChange: () => void
+  #interval: NodeJS.Timeout | null = null
+  #kickTimer: NodeJS.Timeout | null = null
+  #wakeTimer: NodeJS.Timeout | null = null
+  #wakeAt = Infinity
+  #running: Promise<void> | null = null
+  #again = false
+  #stopped = false
+  #lastNotes = new Set<string>()
+
+  constructor (ctx: NodeContext) {
+    this.#ctx = ctx
+    this.#log = createLogger('scheduler')
+    const c = ctx.config
+    this.#options = { historyLimit: c.tasks.historyLimit, backOff: { base: c.tasks.restartDelay, max: c.tasks.restartMaxDelay } }
+    this.lease = new Lease(ctx.store.redis, ctx.store.keys, ctx.node.id, c.scheduler.leaseTtl)
+    this.#onChange = () => { this.kick() }
+  }
+
+  get leader (): boolean { return this.lease.leader }
+
+  start (): void {
+    this.lease.on('acquired', (token: number) => {
+      this.#log.info(`${this.#ctx.node.name} is the leader (fencing token ${token})`)
+      this.kick()
+    })
+    this.lease.on('lost', (reason: string) => {
+      if (!this.#stopped) this.#log.warn(`${this.#ctx.node.name} stepped down as leader: ${reason}`)
+    })
+    this.#ctx.feed.on('change', this.#onChange)
+    this.#interval = setInterval(this.#onChange, this.#ctx.config.scheduler.reconcileInterval)
+    this.#interval.unref()
+    this.lease.start()
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    this.#ctx.feed.off('change', this.#onChange)
+    for (const t of [this.#interval, this.#kickTimer, this.#wakeTimer]) if (t !== null) clearTimeout(t)
+    await this.#running
+    await this.lease.stop()
+  }
+
+  /** Asks for a pass soon (coalescing bursts of changes). */
+  kick (): void {
+    if (this.#stopped || !this.lease.leader) return
+    if (this.#running !== null) {
+      this.#again = true
+      return
+    }
+    if (this.#kickTimer !== null) return
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = null
+      this.#running = this.#loop().finally(() => { this.#running = null })
+    }, DEBOUNCE_MS)
+  }
+
+  async #loop (): Promise<void> {
+    do {
+      this.#again = false
+      await this.#pass()
+    } while (this.#again && !this.#stopped && this.lease.leader)
+  }
+
+  async #pass (): Promise<void> {
+    const feed = this.#ctx.feed
+    const token = this.lease.token
+    if (!feed.up || token === 0) return
+    const state = feed.state
+    const pass = plan(state, Date.now(), this.#options)
+    this.#schedule(pass.wakeAt)
+    const notes = new Set(pass.notes)
+    for (const n of notes) if (!this.#lastNotes.has(n)) this.#log.info(n)
+    this.#lastNotes = notes
+    if (!pass.changed) return
+    try {
+      await this.#ctx.store.write(pass.ops(), { ifRev: state.rev, fence: token })
+      this.writes++
+    } catch (err) {
+      if (isMeshError(err, 'MESH_ERR_REGISTRY_CONFLICT')) {
+        this.#log.debug('registry moved on during a pass; the next change triggers another')
+      } else if (isMeshError(err, 'MESH_ERR_REGISTRY_FENCED')) {
+        this.lease.stepDown(err.message)
+      } else {
+        this.#log.once('write', 'warn', `scheduler write failed: ${(err as Error).message}`)
+        return
+      }
+    }
+    this.#log.reset('write')
+  }
+
+  #schedule (at: number): void {
+    if (at === Infinity || at >= this.#wakeAt) return
+    if (this.#wakeTimer !== null) clearTimeout(this.#wakeTimer)
+    this.#wakeAt = at
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null
+      this.#wakeAt = Infinity
+      this.kick()
+    }, Math.max(0, at - Date.now()) + 5)
+    this.#wakeTimer.unref()
+  }
+}
+
+export function startScheduler (ctx: NodeContext): Scheduler {
+  const scheduler = new Scheduler(ctx)
+  scheduler.start()
+  return scheduler
+}
