@@ -1,0 +1,63 @@
+import t from 'tap'
+import { connect } from 'node:net'
+import { Backend } from '../helpers/backend'
+import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
+import { loopback } from '../helpers/ports'
+import { TestRedis } from '../helpers/redis'
+import { waitFor } from '../helpers/wait'
+
+async function answers (url: string, n: number): Promise<Set<string>> {
+  const seen = new Set<string>()
+  for (let i = 0; i < n; i++) {
+    const r = await httpGet(url)
+    seen.add(r.status === 200 ? r.body.trim() : `HTTP ${r.status}`)
+  }
+  return seen
+}
+
+async function refused (host: string, port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const s = connect({ host, port })
+    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code === 'ECONNREFUSED') })
+  })
+}
+
+t.test('endpoint add and remove propagate to every node; service rm closes the listener', async (t) => {
+  const redis = await TestRedis.start()
+  t.teardown(async () => { await redis.close() })
+  const [a, b] = await Promise.all([Backend.start('a'), Backend.start('b')])
+  t.teardown(async () => { await a.close(); await b.close() })
+  const nodes = await Promise.all([1, 2].map(async (i) => await MeshNode.start(`n${i}`, loopback(), redis.url)))
+  t.teardown(async () => { await Promise.all(nodes.map(async (n) => await n.stop())) })
+
+  await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
+  for (const n of nodes) {
+    await waitFor(async () => (await httpGet(`http://${n.addr}:8080/`)).status === 200, { what: `web on ${n.name}` })
+    t.same([...await answers(`http://${n.addr}:8080/`, 4)], ['a'], `${n.name} serves the one endpoint`)
+  }
+
+  const before = Date.now()
+  await meshOk(['service', 'update', 'web', '--endpoint-add', b.address], redis.url)
+  for (const n of nodes) {
+    await waitFor(async () => (await answers(`http://${n.addr}:8080/`, 2)).has('b'), { timeout: 2000, interval: 5, what: `${n.name} serving the added endpoint` })
+  }
+  t.ok(Date.now() - before < 2000, `added endpoint served on every node within ${Date.now() - before} ms of the CLI starting`)
+  for (const n of nodes) t.same([...await answers(`http://${n.addr}:8080/`, 4)].sort(), ['a', 'b'], `${n.name} alternates a and b`)
+
+  await meshOk(['service', 'update', 'web', '--endpoint-rm', a.address], redis.url)
+  for (const n of nodes) {
+    await waitFor(async () => { const s = await answers(`http://${n.addr}:8080/`, 2); return s.size === 1 && s.has('b') }, { timeout: 2000, interval: 5, what: `${n.name} dropping the removed endpoint` })
+    t.same([...await answers(`http://${n.addr}:8080/`, 6)], ['b'], `${n.name} no longer sends to the removed endpoint`)
+  }
+  const hist = await nodes[0].metric('mesh_change_propagation_seconds_count')
+  t.ok(hist >= 2, 'propagation is measured in /metrics')
+  const within100 = await nodes[0].metric('mesh_change_propagation_seconds_bucket', 'le="0.1"')
+  t.equal(within100, hist, 'every change was served within 100 ms of the write')
+
+  await meshOk(['service', 'rm', 'web'], redis.url)
+  for (const n of nodes) {
+    await waitFor(async () => await refused(n.addr, 8080), { timeout: 2000, what: `${n.name} closing port 8080` })
+    t.pass(`${n.name} closed its listener on 8080`)
+  }
+})
