@@ -1,0 +1,36 @@
+import t from 'tap'
+import { Backend } from '../helpers/backend'
+import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
+import { loopback } from '../helpers/ports'
+import { TestRedis } from '../helpers/redis'
+import { waitFor } from '../helpers/wait'
+import { RegistryStore } from '../../lib/registry/store'
+
+t.test('malformed registry records are skipped with a log line naming the key; the node keeps serving', async (t) => {
+  const redis = await TestRedis.start()
+  t.teardown(async () => { await redis.close() })
+  const a = await Backend.start('a')
+  t.teardown(async () => { await a.close() })
+  const node = await MeshNode.start('n1', loopback(), redis.url)
+  t.teardown(async () => { await node.stop() })
+  await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
+  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served' })
+
+  const client = redis.client()
+  t.teardown(() => { client.disconnect() })
+  const store = new RegistryStore(client, 'mesh:')
+  // Through the change feed: garbage values in every record type.
+  await client.hset('mesh:services', 'broken', '{not json')
+  const raw = ['s:garbage', '{"name": 5}', 't:bad-task', '[]', 'h:x', '{"status":"maybe"}']
+  const rev = Number(await client.incr('mesh:rev'))
+  await client.xadd('mesh:changes', '*', 'rev', String(rev), ...raw)
+  await store.write([{ type: 'node', id: 'weird', value: { v: 1 } as never }])
+  await waitFor(() => /skipping malformed registry record mesh:services garbage/.test(node.log), { what: 'log line naming the bad service record' })
+  t.match(node.log, /skipping malformed registry record mesh:tasks bad-task/, 'bad task named')
+  t.match(node.log, /skipping malformed registry record mesh:nodes weird/, 'bad node named')
+  // And through a full read (the hash field written directly above).
+  await client.publish('x', 'y')
+  await waitFor(() => /skipping malformed registry record mesh:services broken/.test(node.log), { timeout: 5000, what: 'full read names the bad hash field' })
+  for (let i = 0; i < 5; i++) t.equal((await httpGet(`http://${node.addr}:8080/`)).body, 'a\n', 'still serving')
+  t.equal(node.proc.exitCode, null, 'the node did not crash')
+})
