@@ -24,7 +24,7 @@ export function humanDuration (ms: number): string {
 }
 
 export function ago (at: number, now = Date.now()): string {
-  return `${humanDuration(Math.max(0, now - at))} ago`
+  return `${humanDuration(Math.max(0, now - at)).toLowerCase()} ago`
 }
 
 export function capitalise (text: string): string {
