@@ -155,12 +155,14 @@ function onFailure (pass: Pass, spec: ServiceSpec, cfg: UpdateConfig, failed: Ta
       id: spec.id,
       name: spec.name,
       createdAt: spec.createdAt,
+      // Versions only grow (as `service rollback` does), so no two specs share one.
+      version: spec.version + 1,
       updatedAt: pass.now,
       updateState: 'rollback_started',
       updateMessage: `rollback: update failed: ${what}`,
       previous: current
     })
-    pass.notes.push(`${spec.name}: update failed (${what}); rolling back to version ${previous.version}`)
+    pass.notes.push(`${spec.name}: update failed (${what}); rolling back to the previous spec`)
     return
   }
   const reason = cfg.failureAction === 'rollback' && spec.previous === null ? ' (no previous spec to roll back to)' : ''

@@ -173,6 +173,11 @@ export class TestCluster {
     return node
   }
 
+  /** Waits until every node's view has every (heartbeating) node alive, as after a cluster settles. */
+  async settle (): Promise<void> {
+    await waitFor(() => this.nodes.every((n) => this.nodes.every((m) => n.ctx.feed.state.alive.has(m.id))), { what: 'all nodes alive in every view' })
+  }
+
   async createService (spec: ServiceSpec): Promise<ServiceSpec> {
     await this.store.write([{ type: 'service', id: spec.name, value: spec }])
     return spec
