@@ -4,7 +4,7 @@
  * - acquire: SET lease `<nodeId>:<token>` only if nobody holds it, and INCR the
  *   fence in the same script, so a win and its token are one atomic step.
  * - renew: PEXPIRE only while the lease still holds our exact value (Lua
- *   compare), every ttl/3. A renewal that fails, or that could not reach Redis
+ *   compare), every min(ttl/3, 250 ms). A renewal that fails, or that could not reach Redis
  *   before the lease would have expired, makes us step down at once.
  * - release (on stop): DEL only if still ours, so a standby wins without
  *   waiting for the TTL.
@@ -88,7 +88,8 @@ export class Lease extends EventEmitter {
   get value (): string { return `${this.#nodeId}:${this.token}` }
 
   start (): void {
-    const period = Math.max(50, Math.floor(this.#ttl / 3))
+    // Renew well inside the TTL; a standby polls as often, so a released lease is taken within 250 ms.
+    const period = Math.max(50, Math.min(Math.floor(this.#ttl / 3), 250))
     this.#timer = setInterval(() => { this.#tick().catch(() => {}) }, period)
     this.#timer.unref()
     this.#tick().catch(() => {})

@@ -5,6 +5,7 @@
  * Used by test/scheduler and test/agent (which share it for lack of a
  * common fixture in test/helpers that this area owns).
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
 import type { Test } from 'tap'
 import { loadConfig } from '../../lib/config/load'
@@ -98,16 +99,75 @@ export interface TestNode {
   close: () => Promise<void>
 }
 
+export interface NodeOptions { agent?: boolean, manager?: boolean, availability?: NodeRecord['availability'] }
+
+export async function openNode (c: Config, name: string, { agent = true, manager = false, availability = 'active' }: NodeOptions = {}): Promise<TestNode> {
+  const conn = (label: string): ReturnType<typeof createRedis> => {
+    const r = createRedis({ url: c.redis.url, connectTimeout: c.redis.connectTimeout, reconnectMaxDelay: c.redis.reconnectMaxDelay, name: `${name}-${label}` })
+    r.on('error', () => {})
+    return r
+  }
+  const cmd = conn('cmd')
+  const reader = conn('feed')
+  await Promise.all([cmd.connect(), reader.connect()])
+  const store = new RegistryStore(cmd, c.redis.prefix, c.registry.streamMaxLen)
+  const feed = new RegistryFeed(store, reader, {
+    resyncInterval: c.registry.resyncInterval,
+    livenessInterval: c.registry.livenessInterval,
+    blockTimeout: c.registry.blockTimeout,
+    reconnectMaxDelay: c.redis.reconnectMaxDelay,
+    url: c.redis.url
+  })
+  const id = nodeIdFor(name)
+  const addr = loopback()
+  const role = manager ? 'manager' : 'worker'
+  const record: NodeRecord = { v: SCHEMA_VERSION, id, name, addr, role, availability, joinedAt: Date.now(), status: 'ready', admin: '' }
+  await store.write([{ type: 'node', id, value: record }])
+  await store.heartbeat(id, c.node.heartbeatTtl, 0)
+  let beating = true
+  const beat = setInterval(() => { if (beating) store.heartbeat(id, c.node.heartbeatTtl, feed.state.rev).catch(() => {}) }, c.node.heartbeatInterval)
+  await feed.start()
+  const ctx: NodeContext = { config: c, node: { id, name, addr, role }, store, feed, newRedis: conn }
+  const node: TestNode = {
+    name,
+    id,
+    addr,
+    ctx,
+    agent: agent ? startAgent(ctx) : null,
+    scheduler: manager ? startScheduler(ctx) : null,
+    stopHeartbeat: () => { beating = false },
+    close: async () => {
+      clearInterval(beat)
+      await node.scheduler?.stop()
+      await node.agent?.stop()
+      await feed.stop()
+      cmd.disconnect()
+    }
+  }
+  return node
+}
+
+/** Entry of TestCluster.spawnNode's child process. */
+export function runNodeProcess (overrides: Record<string, string>, name: string, options: NodeOptions): void {
+  const config = loadConfig({ env: {}, overrides })
+  openNode(config, name, options).then((node) => {
+    process.on('SIGTERM', () => { node.close().then(() => process.exit(0), () => process.exit(1)) })
+  }, (err: Error) => { console.error(err); process.exit(1) })
+}
+
 export class TestCluster {
   readonly redis: TestRedis
   readonly config: Config
   readonly store: RegistryStore
   readonly nodes: TestNode[] = []
+  readonly children: ChildProcess[] = []
+  readonly overrides: Record<string, string>
 
-  private constructor (redis: TestRedis, config: Config, store: RegistryStore) {
+  private constructor (redis: TestRedis, config: Config, store: RegistryStore, overrides: Record<string, string>) {
     this.redis = redis
     this.config = config
     this.store = store
+    this.overrides = overrides
   }
 
   static async start (t: Test, overrides: Record<string, string> = {}): Promise<TestCluster> {
@@ -116,8 +176,9 @@ export class TestCluster {
     const conn = createRedis({ url: redis.url, connectTimeout: 2000, reconnectMaxDelay: 500, name: 'test-admin' })
     conn.on('error', () => {})
     await conn.connect()
-    const cluster = new TestCluster(redis, config, new RegistryStore(conn, config.redis.prefix))
+    const cluster = new TestCluster(redis, config, new RegistryStore(conn, config.redis.prefix), overrides)
     t.teardown(async () => {
+      for (const c of cluster.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
       await Promise.all(cluster.nodes.map(async (n) => { await n.close() }))
       conn.disconnect()
       await redis.close()
@@ -125,52 +186,24 @@ export class TestCluster {
     return cluster
   }
 
-  async addNode (name: string, { agent = true, manager = false, availability = 'active' as NodeRecord['availability'] } = {}): Promise<TestNode> {
-    const c = this.config
-    const conn = (label: string): ReturnType<typeof createRedis> => {
-      const r = createRedis({ url: c.redis.url, connectTimeout: c.redis.connectTimeout, reconnectMaxDelay: c.redis.reconnectMaxDelay, name: `${name}-${label}` })
-      r.on('error', () => {})
-      return r
-    }
-    const cmd = conn('cmd')
-    const reader = conn('feed')
-    await Promise.all([cmd.connect(), reader.connect()])
-    const store = new RegistryStore(cmd, c.redis.prefix, c.registry.streamMaxLen)
-    const feed = new RegistryFeed(store, reader, {
-      resyncInterval: c.registry.resyncInterval,
-      livenessInterval: c.registry.livenessInterval,
-      blockTimeout: c.registry.blockTimeout,
-      reconnectMaxDelay: c.redis.reconnectMaxDelay,
-      url: c.redis.url
-    })
-    const id = nodeIdFor(name)
-    const addr = loopback()
-    const role = manager ? 'manager' : 'worker'
-    const record: NodeRecord = { v: SCHEMA_VERSION, id, name, addr, role, availability, joinedAt: Date.now(), status: 'ready', admin: '' }
-    await store.write([{ type: 'node', id, value: record }])
-    await store.heartbeat(id, c.node.heartbeatTtl, 0)
-    let beating = true
-    const beat = setInterval(() => { if (beating) store.heartbeat(id, c.node.heartbeatTtl, feed.state.rev).catch(() => {}) }, c.node.heartbeatInterval)
-    await feed.start()
-    const ctx: NodeContext = { config: c, node: { id, name, addr, role }, store, feed, newRedis: conn }
-    const node: TestNode = {
-      name,
-      id,
-      addr,
-      ctx,
-      agent: agent ? startAgent(ctx) : null,
-      scheduler: manager ? startScheduler(ctx) : null,
-      stopHeartbeat: () => { beating = false },
-      close: async () => {
-        clearInterval(beat)
-        await node.scheduler?.stop()
-        await node.agent?.stop()
-        await feed.stop()
-        cmd.disconnect()
-      }
-    }
+  async addNode (name: string, options: NodeOptions = {}): Promise<TestNode> {
+    const node = await openNode(this.config, name, options)
     this.nodes.push(node)
     return node
+  }
+
+  /**
+   * A node in a child process (so a test can SIGKILL it): same wiring, its
+   * own connections. Resolves once it has registered.
+   */
+  async spawnNode (name: string, options: NodeOptions = {}): Promise<ChildProcess> {
+    const overrides = { ...FAST, ...this.overrides, 'redis.url': this.redis.url }
+    const script = `require(${JSON.stringify(__filename)}).runNodeProcess(${JSON.stringify(overrides)}, ${JSON.stringify(name)}, ${JSON.stringify(options)})`
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit'] })
+    this.children.push(child)
+    const id = nodeIdFor(name)
+    await waitFor(async () => (await this.store.snapshot()).alive.has(id), { what: `node ${name} (child process) registered` })
+    return child
   }
 
   /** Waits until every node's view has every (heartbeating) node alive, as after a cluster settles. */
