@@ -18,7 +18,7 @@ import { parseArgs } from './common/args'
 import { fmt, mb, ms, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { runLoad, loadTool, type LoadResult } from './common/load'
 import { meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
-import { CLK_TCK, cpuCount, cpuMicros, rssBytes, startProc, stopProc, tools, tree, waitForPort, type Proc } from './common/procs'
+import { assertFree, CLK_TCK, cpuCount, cpuMicros, rssBytes, sleep, startProc, stopProc, tools, tree, waitForPort, type Proc } from './common/procs'
 import { startRedis, type PrivateRedis } from './common/redis'
 
 const args = parseArgs()
@@ -317,10 +317,11 @@ async function runTarget (t: Target): Promise<Row[]> {
     return rows
   } catch (err) {
     const msg = (err as Error).message
-    process.stderr.write(`   ${t.name} ${t.layer} failed: ${msg}\n`)
+    const exited = p !== null && p.exitCode() !== undefined ? ` (${t.name} exited with ${String(p.exitCode())})` : ''
+    process.stderr.write(`   ${t.name} ${t.layer} failed${exited}: ${msg}\n${p !== null ? `   ${p.name} output:\n${p.tail()}\n` : ''}`)
     const lines = msg.split('\n').filter((l) => l.trim() !== '')
     const short = lines.length > 1 ? `${lines[0]} ... ${lines[lines.length - 1]}` : lines[0]
-    return modes.map((mode) => ({ ...base, mode, error: short }))
+    return modes.map((mode) => ({ ...base, mode, error: short + exited }))
   } finally {
     if (p !== null) await stopProc(p)
   }
@@ -392,12 +393,15 @@ async function main (): Promise<void> {
   if (cpuCount() < 2) notes.push('fewer than 2 CPUs: proxy and load share a core')
   if (tool !== 'wrk') notes.push('load from autocannon in this process (wrk missing)')
 
+  for (const a of [...BACKENDS, ...selected.map((t) => `${t.host}:${t.port}`)]) await assertFree(a.split(':')[0], Number(a.split(':')[1]))
   process.stderr.write(`starting ${BACKENDS.length} backends on CPU ${LOAD_CPU}; ${DURATION}s per row after ${WARMUP}s warm-up, cold ${COLD}s, ${CONNECTIONS} connections\n`)
   const backends = BACKENDS.map((b) => node('backend/http.js', ['--listen', b], LOAD_CPU, `backend ${b}`))
   for (const [i, b] of BACKENDS.entries()) {
     const [host, port] = b.split(':')
     await waitForPort(host, Number(port), 10_000, backends[i])
   }
+  await sleep(200)
+  for (const b of backends) if (b.exitCode() !== undefined) throw new Error(`${b.name} exited:\n${b.tail()}`)
 
   const rows: Row[] = []
   for (const t of selected) rows.push(...await runTarget(t))

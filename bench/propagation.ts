@@ -32,7 +32,7 @@ import { newId } from '../lib/util/ids'
 import { parseArgs } from './common/args'
 import { fmt, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
-import { startProc, stopProc, waitForPort, type Proc } from './common/procs'
+import { assertFree, startProc, stopProc, waitForPort, type Proc } from './common/procs'
 import { startRedis } from './common/redis'
 
 const args = parseArgs()
@@ -177,6 +177,8 @@ async function main (): Promise<void> {
     process.stdout.write(`propagation: skipped: ${missing}\n`)
     return
   }
+  for (const a of [A, B]) await assertFree(a.host, a.port)
+  await assertFree(NODE_ADDR, BASE_PORT)
   const backend = startProc('backends A,B', process.execPath, [path.join(ROOT, 'dist/bench/backend/http.js'),
     '--listen', `${A.host}:${A.port}=${A.name}`, '--listen', `${B.host}:${B.port}=${B.name}`], { cpu: '1' })
   await waitForPort(A.host, A.port, 10_000, backend)

@@ -18,7 +18,7 @@ import { parseArgs } from './common/args'
 import { fmt, mb, ms, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { runLoad } from './common/load'
 import { get, meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
-import { rssBytes, sleep, startProc, stopProc, tree, waitForPort, type Proc } from './common/procs'
+import { assertFree, rssBytes, sleep, startProc, stopProc, tree, waitForPort, type Proc } from './common/procs'
 import { startRedis } from './common/redis'
 
 const args = parseArgs()
@@ -61,6 +61,8 @@ async function main (): Promise<void> {
     return
   }
   const started = new Date().toISOString()
+  for (const b of BACKENDS) await assertFree(b.split(':')[0], Number(b.split(':')[1]))
+  await assertFree(NODE.advertise, 8080)
   const backends = startProc('backends', process.execPath, [path.join(ROOT, 'dist/bench/backend/http.js'),
     ...BACKENDS.flatMap((b) => ['--listen', b])], { cpu: '1' })
   for (const b of BACKENDS) await waitForPort(b.split(':')[0], Number(b.split(':')[1]), 10_000, backends)

@@ -231,3 +231,14 @@ export function freePort (host = '127.0.0.1'): Promise<number> {
     })
   })
 }
+
+/** Throws when something already listens on host:port (a leftover process would be measured instead of ours). */
+export async function assertFree (host: string, port: number): Promise<void> {
+  const busy = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ host, port })
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+    s.setTimeout(500, () => { s.destroy(); resolve(false) })
+  })
+  if (busy) throw new Error(`${host}:${port} is already in use by a process this run did not start; stop it (ss -ltnp | grep ${host}:${port}) and rerun`)
+}
