@@ -2,10 +2,18 @@
  * Wires a node daemon together; the only module that does. Data flows one
  * way: registry feed -> table snapshots -> listeners -> balancer/health ->
  * metrics. Agent and scheduler sit beside it and only write the registry.
+ *
+ * With `node.workers` > 1 the listeners are shared across worker processes
+ * (Node's cluster module: reusePort is ignored on Node 20). The primary keeps
+ * one copy of everything that must run once per node (membership, prober,
+ * agent, scheduler, admin); each worker runs its own feed, table and
+ * listeners. /metrics on the primary aggregates the workers.
  */
+import cluster from 'node:cluster'
 import type { Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { AggregatorRegistry, type Registry } from 'prom-client'
 import type { Config } from './config/schema'
 import { createRedis, redactUrl } from './registry/client'
 import { RegistryStore } from './registry/store'
@@ -16,7 +24,7 @@ import { TableSource } from './table/table-source'
 import { PassiveHealth } from './balancer/passive-health'
 import { ListenerSet } from './proxy/listeners'
 import { Prober } from './health/prober'
-import { createNodeMetrics } from './metrics/node-metrics'
+import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
 import { Membership } from './node/membership'
 import type { NodeContext, NodeIdentity, Subsystem } from './node/context'
@@ -24,10 +32,19 @@ import { createLogger } from './util/log'
 
 const log = createLogger('node')
 
-export interface RunningNode {
-  ctx: NodeContext
+export interface DataPlane {
   tables: TableSource
   listeners: ListenerSet
+  passive: PassiveHealth
+  /** Stops accepting and drains in-flight requests within the grace period. */
+  drain: () => Promise<void>
+  close: () => Promise<void>
+}
+
+export interface RunningNode {
+  ctx: NodeContext
+  /** null in a --workers primary (the workers hold the listeners). */
+  data: DataPlane | null
   admin: Server | null
   /** Stops accepting, drains in flight (bounded), stops tasks, deregisters. */
   stop: () => Promise<void>
@@ -43,7 +60,7 @@ function loadSubsystem (file: string, exportName: string): ((ctx: NodeContext) =
   return typeof fn === 'function' ? fn as (ctx: NodeContext) => Subsystem : null
 }
 
-export async function startNode (config: Config): Promise<RunningNode> {
+function createContext (config: Config): NodeContext {
   const node: NodeIdentity = {
     id: nodeIdFor(config.node.name),
     name: config.node.name,
@@ -56,8 +73,7 @@ export async function startNode (config: Config): Promise<RunningNode> {
     r.connect().catch(() => {})
     return r
   }
-  const redis = connect('cmd')
-  const store = new RegistryStore(redis, config.redis.prefix, config.registry.streamMaxLen)
+  const store = new RegistryStore(connect('cmd'), config.redis.prefix, config.registry.streamMaxLen)
   const feed = new RegistryFeed(store, connect('feed'), {
     resyncInterval: config.registry.resyncInterval,
     livenessInterval: config.registry.livenessInterval,
@@ -65,8 +81,11 @@ export async function startNode (config: Config): Promise<RunningNode> {
     reconnectMaxDelay: config.redis.reconnectMaxDelay,
     url: config.redis.url
   })
-  const ctx: NodeContext = { config, node, store, feed, newRedis: connect }
+  return { config, node, store, feed, newRedis: connect }
+}
 
+function startDataPlane (ctx: NodeContext): DataPlane {
+  const { config, feed } = ctx
   const p = config.proxy
   const tables = new TableSource(feed, new TableBuilder({
     connectTimeout: p.connectTimeout,
@@ -85,52 +104,122 @@ export async function startNode (config: Config): Promise<RunningNode> {
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
   }, passive)
   tables.on('swap', (table) => { listeners.apply(table) })
+  return {
+    tables,
+    listeners,
+    passive,
+    drain: async () => { await listeners.close(config.node.shutdownGrace) },
+    close: async () => { await tables.close() }
+  }
+}
 
-  await feed.start()
-  if (!feed.up) log.warn(`registry ${redactUrl(config.redis.url)} not reachable yet; serving nothing until it is, retrying`)
-
+/** Exactly one per node: membership, prober, agent, scheduler. */
+function startControl (ctx: NodeContext, servedRev: () => number): { membership: Membership, prober: Prober, scheduler: Subsystem | null, agent: Subsystem | null } {
+  const { config, node, store, feed } = ctx
   const membership = new Membership(store, feed, node, {
     heartbeatInterval: config.node.heartbeatInterval,
     heartbeatTtl: config.node.heartbeatTtl,
     admin: config.node.admin
-  }, () => tables.current().rev)
-  await membership.start()
+  }, servedRev)
   const prober = new Prober(feed, store, node.id)
-
-  const metrics = createNodeMetrics({ node: node.name, feed, tables, listeners, passive, prober })
-  const admin = config.node.admin === ''
-    ? null
-    : await startAdmin(config.node.admin, metrics, {
-      healthz: () => ({
-        status: 'ok',
-        node: node.name,
-        id: node.id,
-        registry_up: feed.up,
-        revision: tables.current().rev,
-        listeners: [...listeners.listeners.values()].map((l) => ({ port: l.port, protocol: l.protocol, state: l.state, error: l.error }))
-      })
-    })
-
-  const subsystems: Subsystem[] = []
   const startAgent = loadSubsystem('agent/agent', 'startAgent')
-  if (startAgent !== null) subsystems.push(startAgent(ctx))
   const startScheduler = node.role === 'manager' ? loadSubsystem('scheduler/scheduler', 'startScheduler') : null
-  if (startScheduler !== null) subsystems.unshift(startScheduler(ctx))
+  return { membership, prober, agent: startAgent?.(ctx) ?? null, scheduler: startScheduler?.(ctx) ?? null }
+}
 
+async function startFeed (ctx: NodeContext): Promise<void> {
+  await ctx.feed.start()
+  if (!ctx.feed.up) log.warn(`registry ${redactUrl(ctx.config.redis.url)} not reachable yet; retrying, and serving what it last knew`)
+}
+
+export async function startNode (config: Config): Promise<RunningNode> {
+  if (config.node.workers > 1 && cluster.isPrimary) return await startPrimary(config)
+  if (cluster.isWorker) return await startWorker(config)
+
+  const ctx = createContext(config)
+  const data = startDataPlane(ctx)
+  await startFeed(ctx)
+  const control = startControl(ctx, () => data.tables.current().rev)
+  await control.membership.start()
+
+  const registry = createRegistry(ctx.node.name, true)
+  addDataPlaneMetrics(registry, { feed: ctx.feed, tables: data.tables, listeners: data.listeners, passive: data.passive })
+  addControlMetrics(registry, control.prober)
+  const admin = await maybeAdmin(ctx, async () => await registry.metrics(), registry.contentType, () => ({
+    revision: data.tables.current().rev,
+    listeners: [...data.listeners.listeners.values()].map((l) => ({ port: l.port, protocol: l.protocol, state: l.state, error: l.error }))
+  }))
+  return { ctx, data, admin, stop: stopper(ctx, data, control, admin) }
+}
+
+async function maybeAdmin (ctx: NodeContext, metrics: () => Promise<string>, contentType: string, extra: () => Record<string, unknown>): Promise<Server | null> {
+  if (ctx.config.node.admin === '') return null
+  return await startAdmin(ctx.config.node.admin, { metrics, contentType }, {
+    healthz: () => ({ status: 'ok', node: ctx.node.name, id: ctx.node.id, registry_up: ctx.feed.up, ...extra() })
+  })
+}
+
+function stopper (ctx: NodeContext, data: DataPlane | null, control: ReturnType<typeof startControl> | null, admin: Server | null): () => Promise<void> {
   let stopping: Promise<void> | null = null
-  const stop = async (): Promise<void> => {
+  return async () => {
     stopping ??= (async () => {
-      if (startScheduler !== null) await subsystems[0].stop().catch(() => {})
-      prober.stop()
-      await listeners.close(config.node.shutdownGrace)
-      for (const s of subsystems.slice(startScheduler !== null ? 1 : 0)) await s.stop().catch(() => {})
-      await membership.leave()
-      await feed.stop()
-      await tables.close()
+      await control?.scheduler?.stop().catch(() => {})
+      control?.prober.stop()
+      await data?.drain()
+      await control?.agent?.stop().catch(() => {})
+      await control?.membership.leave()
+      await ctx.feed.stop()
+      await data?.close()
       if (admin !== null) await new Promise<void>((resolve) => { admin.close(() => { resolve() }); admin.closeAllConnections() })
-      redis.disconnect()
+      ctx.store.redis.disconnect()
     })()
     await stopping
   }
-  return { ctx, tables, listeners, admin, stop }
+}
+
+async function startWorker (config: Config): Promise<RunningNode> {
+  const ctx = createContext(config)
+  const data = startDataPlane(ctx)
+  const registry = createRegistry(ctx.node.name, true)
+  addDataPlaneMetrics(registry, { feed: ctx.feed, tables: data.tables, listeners: data.listeners, passive: data.passive })
+  // Answer the primary's scrapes from the first moment, even while the registry is still being read.
+  AggregatorRegistry.setRegistries([registry])
+  void new AggregatorRegistry()
+  await startFeed(ctx)
+  return { ctx, data, admin: null, stop: stopper(ctx, data, null, null) }
+}
+
+async function startPrimary (config: Config): Promise<RunningNode> {
+  const ctx = createContext(config)
+  await startFeed(ctx)
+  const control = startControl(ctx, () => ctx.feed.state.rev)
+  await control.membership.start()
+  const workers = new Set<ReturnType<typeof cluster.fork>>()
+  let stopping = false
+  const fork = (): void => {
+    const w = cluster.fork()
+    workers.add(w)
+    w.once('exit', (code, signal) => {
+      workers.delete(w)
+      if (stopping) return
+      log.error(`worker ${w.process.pid ?? '?'} exited (${signal ?? code}); starting another`)
+      setTimeout(fork, 500).unref()
+    })
+  }
+  for (let i = 0; i < config.node.workers; i++) fork()
+  log.info(`${config.node.workers} worker processes share the listeners`)
+
+  const aggregator = new AggregatorRegistry()
+  const own: Registry = createRegistry(ctx.node.name, false)
+  addControlMetrics(own, control.prober)
+  const admin = await maybeAdmin(ctx, async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`, aggregator.contentType, () => ({ workers: workers.size }))
+  const stopControl = stopper(ctx, null, control, admin)
+  const stop = async (): Promise<void> => {
+    stopping = true
+    const exits = [...workers].map(async (w) => await new Promise<void>((resolve) => { w.once('exit', () => { resolve() }) }))
+    for (const w of workers) w.process.kill('SIGTERM')
+    await Promise.all(exits)
+    await stopControl()
+  }
+  return { ctx, data: null, admin, stop }
 }

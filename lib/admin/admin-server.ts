@@ -1,13 +1,17 @@
 /** The admin listener: /metrics (Prometheus text) and /healthz (JSON). */
 import { createServer, type Server } from 'node:http'
-import type { Registry } from 'prom-client'
 import { parseHostPort } from '../util/address'
 
 export interface HealthzSource {
   healthz: () => Record<string, unknown>
 }
 
-export async function startAdmin (address: string, metrics: Registry, health: HealthzSource): Promise<Server> {
+export interface MetricsSource {
+  metrics: () => Promise<string>
+  contentType: string
+}
+
+export async function startAdmin (address: string, metrics: MetricsSource, health: HealthzSource): Promise<Server> {
   const { host, port } = parseHostPort(address, 'node.admin')
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]

@@ -9,22 +9,25 @@ import type { FixedHistogram } from './histogram'
 export type Labels = Record<string, string | number>
 export interface Sample { value: number, labels: Labels, metricName?: string }
 export type MetricType = 'counter' | 'gauge' | 'histogram'
+/** How `mesh node start --workers N` merges a metric across worker processes (prom-client aggregators). */
+export type Aggregator = 'sum' | 'max' | 'min' | 'first'
 
 export class CollectedMetric {
   readonly name: string
   readonly help: string
   readonly type: MetricType
-  readonly aggregator = 'sum'
+  readonly aggregator: Aggregator
   readonly #collect: (out: Sample[]) => void
 
-  constructor (name: string, help: string, type: MetricType, collect: (out: Sample[]) => void) {
+  constructor (name: string, help: string, type: MetricType, collect: (out: Sample[]) => void, aggregator: Aggregator = 'sum') {
     this.name = name
     this.help = help
     this.type = type
     this.#collect = collect
+    this.aggregator = aggregator
   }
 
-  async get (): Promise<{ name: string, help: string, type: MetricType, values: Sample[], aggregator: string }> {
+  async get (): Promise<{ name: string, help: string, type: MetricType, values: Sample[], aggregator: Aggregator }> {
     const values: Sample[] = []
     this.#collect(values)
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }

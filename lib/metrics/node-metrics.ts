@@ -1,7 +1,10 @@
 /**
- * The node's Prometheus registry. Every data-plane metric is read at scrape
+ * The node's Prometheus registries. Every data-plane metric is read at scrape
  * time from counters the hot path keeps as plain numbers; prom-client's own
  * label machinery is never touched per request.
+ *
+ * Data-plane metrics live where the listeners are (the node process, or each
+ * worker with --workers N); control metrics (probes) where the prober runs.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { PassiveHealth } from '../balancer/passive-health'
@@ -9,28 +12,42 @@ import type { Prober } from '../health/prober'
 import type { ListenerSet } from '../proxy/listeners'
 import type { RegistryFeed } from '../registry/feed'
 import type { TableSource } from '../table/table-source'
-import { CollectedMetric, histogramSamples, type Sample } from './collected'
+import type { Route } from '../table/routing-table'
+import { CollectedMetric, histogramSamples, type Aggregator, type Sample } from './collected'
 import { UPSTREAM_ERROR_KINDS } from './route-stats'
 
-export interface MetricSources {
-  node: string
+export interface DataPlaneSources {
   feed: RegistryFeed
   tables: TableSource
   listeners: ListenerSet
   passive: PassiveHealth
-  prober: Prober | null
 }
 
 const CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx']
 
-export function createNodeMetrics (src: MetricSources): Registry {
-  const registry = new Registry()
-  registry.setDefaultLabels({ node: src.node })
-  collectDefaultMetrics({ register: registry })
+type Define = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: (out: Sample[]) => void, aggregator?: Aggregator) => void
 
-  const routes = (): ReturnType<typeof allRoutes> => allRoutes(src)
-  const m = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: (out: Sample[]) => void): void => {
-    new CollectedMetric(name, help, type, collect).register(registry)
+function definer (registry: Registry): Define {
+  return (name, help, type, collect, aggregator) => { new CollectedMetric(name, help, type, collect, aggregator).register(registry) }
+}
+
+export function createRegistry (node: string, processMetrics: boolean): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ node })
+  if (processMetrics) collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+export function addControlMetrics (registry: Registry, prober: Prober): void {
+  definer(registry)('mesh_health_probes_total', 'Active checks run by this node (it owns the endpoints it probes).', 'counter', (out) => { out.push({ labels: {}, value: prober.probes }) })
+}
+
+export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources): void {
+  const m = definer(registry)
+  const routes = (): Route[] => {
+    const out: Route[] = []
+    for (const entry of src.tables.current().ports.values()) for (const r of entry.routes) out.push(r)
+    return out
   }
 
   m('mesh_http_requests_total', 'HTTP requests by service, endpoint and status class (endpoint "none": answered by the proxy itself).', 'counter', (out) => {
@@ -70,14 +87,13 @@ export function createNodeMetrics (src: MetricSources): Registry {
       out.push({ labels: { service: r.service, port: r.port, health: 'ejected' }, value: ejected })
       out.push({ labels: { service: r.service, port: r.port, health: 'unhealthy' }, value: r.unhealthy })
     }
-  })
+  }, 'max')
   m('mesh_ejections_total', 'Passive ejections on this node.', 'counter', (out) => { out.push({ labels: {}, value: src.passive.ejections }) })
-  m('mesh_health_probes_total', 'Active checks run by this node (it owns the endpoints it probes).', 'counter', (out) => { out.push({ labels: {}, value: src.prober?.probes ?? 0 }) })
-  m('registry_up', '1 when the Redis registry is reachable.', 'gauge', (out) => { out.push({ labels: {}, value: src.feed.up ? 1 : 0 }) })
-  m('mesh_registry_revision', 'Registry revision of the table this node serves.', 'gauge', (out) => { out.push({ labels: {}, value: src.tables.current().rev }) })
+  m('registry_up', '1 when the Redis registry is reachable.', 'gauge', (out) => { out.push({ labels: {}, value: src.feed.up ? 1 : 0 }) }, 'min')
+  m('mesh_registry_revision', 'Registry revision of the table this node serves.', 'gauge', (out) => { out.push({ labels: {}, value: src.tables.current().rev }) }, 'min')
   m('mesh_registry_last_sync_seconds', 'Seconds since this node last heard from the registry.', 'gauge', (out) => {
     out.push({ labels: {}, value: src.feed.lastSyncAt === 0 ? -1 : (Date.now() - src.feed.lastSyncAt) / 1000 })
-  })
+  }, 'max')
   m('mesh_registry_full_reads_total', 'Full registry reads (start, reconnect, gap, periodic).', 'counter', (out) => { out.push({ labels: {}, value: src.feed.fullReads }) })
   m('mesh_change_propagation_seconds', 'Registry write to table served on this node.', 'histogram', (out) => {
     histogramSamples('mesh_change_propagation_seconds', src.tables.propagation, {}, out)
@@ -91,13 +107,6 @@ export function createNodeMetrics (src: MetricSources): Registry {
     for (const l of src.listeners.listeners.values()) { if (l.state === 'open') open++; else if (l.state === 'failed') failed++ }
     out.push({ labels: { state: 'open' }, value: open })
     out.push({ labels: { state: 'failed' }, value: failed })
-  })
+  }, 'max')
   m('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.bindFailures }) })
-  return registry
-}
-
-function allRoutes (src: MetricSources): Array<import('../table/routing-table').Route> {
-  const out: Array<import('../table/routing-table').Route> = []
-  for (const entry of src.tables.current().ports.values()) for (const r of entry.routes) out.push(r)
-  return out
 }
