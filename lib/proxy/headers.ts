@@ -39,6 +39,9 @@ function requestHeaderKind (name: string): number {
   switch (name.length) {
     case 2: return eqLower(name, 'te') ? H_DROP : H_NONE
     case 4: return eqLower(name, 'host') ? H_HOST : H_NONE
+    // Expect is answered here: Node's server sends the client 100 Continue itself (and
+    // 417 for other expectations); undici refuses the header (UND_ERR_NOT_SUPPORTED).
+    case 6: return eqLower(name, 'expect') ? H_DROP : H_NONE
     case 7: return eqLower(name, 'upgrade') || eqLower(name, 'trailer') ? H_DROP : H_NONE
     case 10: return eqLower(name, 'connection') ? H_CONNECTION : eqLower(name, 'keep-alive') ? H_DROP : H_NONE
     case 14: return eqLower(name, 'content-length') ? H_CONTENT_LENGTH : H_NONE
@@ -118,10 +121,27 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, port: s
 /** Upstream raw response headers (Buffers) -> flat string array for writeHead, hop-by-hop removed. */
 export function downstreamResponseHeaders (raw: Buffer[]): string[] {
   const out: string[] = []
+  let connection: string | null = null
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
-    if (isHopResponseHeader(name)) continue
+    if (isHopResponseHeader(name)) {
+      if (name.length === 10 && eqLowerBuf(name, 'connection')) {
+        const v = raw[i + 1].toString('latin1')
+        connection = connection === null ? v : `${connection},${v}`
+      }
+      continue
+    }
     out.push(name.toString('latin1'), raw[i + 1].toString('latin1'))
+  }
+  // Headers the backend named in Connection are hop-by-hop too (RFC 9110 7.6.1).
+  // The common "keep-alive"/"close" values name none: no extra work then.
+  if (connection !== null) {
+    const extra = extraConnectionTokens(connection)
+    if (extra !== null) {
+      for (let i = out.length - 2; i >= 0; i -= 2) {
+        if (extra.includes(out[i].toLowerCase())) out.splice(i, 2)
+      }
+    }
   }
   return out
 }
