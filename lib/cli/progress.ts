@@ -31,7 +31,6 @@ export interface ProgressOptions {
 }
 
 export interface Frame {
-  header: string
   overall: string
   rows: Array<{ key: string, text: string }>
   verify: string
@@ -101,7 +100,7 @@ class Painter {
   }
 
   draw (f: Frame): void {
-    const lines: Array<[string, string]> = [['header', f.header], ['overall', f.overall],
+    const lines: Array<[string, string]> = [['overall', f.overall],
       ...f.rows.map((r): [string, string] => [`row:${r.key}`, r.text])]
     if (f.verify !== '') lines.push(['verify', f.verify])
     if (this.#tty) {
@@ -128,14 +127,13 @@ class Painter {
 export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
   const painter = new Painter(o.out)
   const deadline = Date.now() + o.timeout
-  const frame: Frame = { header: '', overall: '', rows: [], verify: '' }
+  const frame: Frame = { overall: '', rows: [], verify: '' }
   let since = 0
   for (;;) {
     if (o.signal?.aborted === true) return false
     const snap = await o.store.snapshot()
     const spec = findById(snap, o.serviceId)
     if (spec === undefined) throw new MeshError('MESH_ERR_SERVICE_NOT_FOUND', 'the service was removed while converging')
-    frame.header = spec.name
     const count = measure(snap, spec, frame)
     const state = spec.updateState
     if (state !== o.startState && (state === 'paused' || state.startsWith('rollback_'))) {
@@ -143,7 +141,7 @@ export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
       painter.draw(frame)
       const what = state === 'paused' ? 'update paused' : `rollback: ${state.slice('rollback_'.length)}`
       throw new MeshError('MESH_ERR_NOT_CONVERGED',
-        `service ${spec.name}: ${what}${spec.updateMessage !== '' ? `: ${spec.updateMessage}` : ''} (see mesh service ps ${spec.name})`)
+        `service ${spec.name}: ${spec.updateMessage !== '' ? spec.updateMessage : what} (see mesh service ps ${spec.name})`)
     }
     const now = Date.now()
     if (count.converged) {
@@ -166,8 +164,9 @@ export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
         `it keeps converging in the background: see mesh service ps ${spec.name}`)
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, POLL_INTERVAL)
-      o.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
+      const onAbort = (): void => { clearTimeout(timer); resolve() }
+      const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve() }, POLL_INTERVAL)
+      o.signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 }

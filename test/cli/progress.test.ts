@@ -39,7 +39,7 @@ t.test('create without --detach shows converge progress (plain lines off a TTY)'
   t.equal(res.code, 0, res.stderr)
   const lines = res.stdout.split('\n')
   t.equal(lines[0], spec.id, 'the id first')
-  t.equal(lines[1], 'web')
+  t.equal(lines[1], 'overall progress: 0 out of 2 tasks', 'docker prints no header after the id')
   t.ok(lines.includes('overall progress: 2 out of 2 tasks'))
   t.ok(lines.some((l) => /^2\/2: running   \[={49}>\]$/.test(l)), 'full bar for a running slot')
   t.ok(lines.some((l) => l.startsWith('verify: Waiting 1 seconds to verify')), 'waits the monitor period')
@@ -62,11 +62,11 @@ t.test('update that the scheduler pauses exits non-zero; timeout too', async (t)
     return s?.version === 2 ? s : null
   }, { what: 'update written' })
   await waitFor(() => cli.out().includes('overall progress: 0 out of 1 tasks'), { what: 'progress' })
-  const paused: ServiceSpec = { ...spec, updateState: 'paused', updateMessage: 'task web.1 failed: exit code 1' }
+  const paused: ServiceSpec = { ...spec, updateState: 'paused', updateMessage: 'update paused due to failure or early termination of task web.1' }
   await store.write([{ type: 'service', id: 'web', value: paused }])
   const res = await cli.done
   t.equal(res.code, 1)
-  t.equal(res.stderr, 'mesh: error: service web: update paused: task web.1 failed: exit code 1 (see mesh service ps web)\n')
+  t.equal(res.stderr, 'mesh: error: service web: update paused due to failure or early termination of task web.1 (see mesh service ps web)\n')
 
   const slow = await mesh(r.url, ['service', 'scale', 'web=3', '--timeout', '700ms'])
   t.equal(slow.code, 1)

@@ -1,0 +1,44 @@
+/**
+ * `mesh up [--nodes 3] [--redis URL] [--base-port 9180] [--set key=value]...`
+ * Starts a single-machine cluster: node daemons on 127.0.0.1..N (node1 a
+ * manager) with admin on 127.0.0.<i>:<base-port>, sharing the Redis at
+ * --redis or a private redis-server; state in ./.mesh (see lib/cluster).
+ */
+import { relative } from 'node:path'
+import { up, stateDir } from '../../cluster/local'
+import { redactUrl } from '../../registry/client'
+import { intValue, list, parseFlags, str, type CommandSpec } from '../flags'
+import { printTable } from '../table'
+
+export const SPEC: CommandSpec = {
+  name: 'up',
+  usage: '[--nodes 3] [--redis URL] [--base-port 9180] [--set key=value]...',
+  options: { nodes: { type: 'string' }, 'base-port': { type: 'string' }, set: { type: 'string', multiple: true } },
+  positionals: { min: 0, max: 0, what: '' }
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const parsed = parseFlags(argv, SPEC)
+  if (parsed === null) return 0
+  const v = parsed.values
+  const nodes = intValue(str(v, 'nodes') ?? '3', '--nodes', 1, 254)
+  const basePort = intValue(str(v, 'base-port') ?? '9180', '--base-port', 1, 65535)
+  const dir = stateDir(process.cwd())
+  const cluster = await up({ nodes, redis: str(v, 'redis') ?? null, basePort, dir, set: list(v, 'set') })
+  const rel = (p: string): string => relative(process.cwd(), p)
+  const registry = cluster.redisPid > 0 ? `private redis-server (pid ${cluster.redisPid})` : 'given with --redis'
+  process.stdout.write(`Cluster up: ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}, registry ${redactUrl(cluster.redisUrl)} (${registry})\n\n`)
+  printTable(['NODE', 'ADDRESS', 'ROLE', 'ADMIN', 'PID', 'LOG'], cluster.nodes.map((n) =>
+    [n.name, n.addr, n.manager ? 'manager' : 'worker', `http://${n.admin}/metrics`, String(n.pid), rel(n.log)]))
+  process.stdout.write([
+    '',
+    'Point the CLI at it (this shell):',
+    `  export MESH_REDIS_URL=${cluster.redisUrl}`,
+    'Then, for example:',
+    '  mesh service create --name web --replicas 3 --publish 8080:80 -- mesh whoami',
+    `  curl http://${cluster.nodes[cluster.nodes.length - 1].addr}:8080/`,
+    'Stop it with: mesh down',
+    ''
+  ].join('\n'))
+  return 0
+}
