@@ -58,7 +58,7 @@ export class Forward {
     this.hasBody = hasBody
     this.start = start
     this.res[kForward] = this
-    this.res.once('close', onResponseClose)
+    this.res.on('close', onResponseClose) // on, not once: once() allocates a wrapper per call
   }
 
   send (ep: Endpoint): void {
@@ -123,7 +123,7 @@ export class Forward {
     const c = classify(err)
     this.route.stats.upstreamErrors[c.kind]++
     if (c.passive) this.ctx.passive.failure(ep, (err as { code?: string }).code ?? err.message)
-    const mayRetry = this.tries < this.ctx.maxTries && this.tries < this.route.balancer.available &&
+    const mayRetry = this.tries < this.ctx.maxTries && this.tries < this.route.balancer.endpoints.length &&
       (c.connectFailure ? !this.req.readableDidRead || !this.hasBody : c.reset && !this.hasBody && isIdempotent(this.req.method))
     if (mayRetry) {
       const next = this.route.balancer.pick()

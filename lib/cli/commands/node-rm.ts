@@ -28,7 +28,7 @@ export async function run (argv: string[]): Promise<number> {
       for (const ref of parsed.positionals) {
         const n = findNode(snap, ref)
         if (!force && snap.alive.has(n.id)) {
-          throw new MeshError('MESH_ERR_USAGE', `node ${n.name} is not down and can't be removed: stop its daemon (or drain it) first, or use --force`)
+          throw new MeshError('MESH_ERR_NODE_LIVE', `node ${n.name} is not down and can't be removed: stop its daemon (or drain it) first, or use --force`)
         }
         nodes.set(n.id, n)
       }

@@ -21,7 +21,19 @@ export function parseSetFlags (values: string[] | undefined): Record<string, str
   return out
 }
 
+const USAGE = `Usage: mesh node start --name NAME --advertise ADDR [--bind ADDR] [--redis URL] [--admin HOST:PORT]
+                       [--config FILE] [--set section.key=value]... [--workers N] [--manager]
+
+Runs a node daemon in the foreground: registers the node, heartbeats, opens a
+listener for every published port of every service, runs its tasks, and with
+--manager competes to run the scheduler. SIGTERM/SIGINT stop it gracefully.
+`
+
 export async function run (argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE)
+    return 0
+  }
   const { values } = parseArgs({
     args: argv,
     options: {
