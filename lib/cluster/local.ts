@@ -1,0 +1,202 @@
+/**
+ * A single-machine cluster (`mesh up` / `mesh down`): N node daemons on
+ * 127.0.0.1..N, the first a manager, sharing one Redis registry: the one at
+ * --redis, or a private redis-server on a free port without persistence.
+ * Everything it starts is recorded in .mesh/cluster.json in the current
+ * directory, and `mesh down` stops exactly those processes (each checked by
+ * its command line first, so a recycled pid is never signalled).
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, relative } from 'node:path'
+import { loadConfig } from '../config/load'
+import { MeshError } from '../errors'
+import { createRedis } from '../registry/client'
+import { nodeIdFor } from '../registry/ids'
+import { RegistryStore } from '../registry/store'
+
+export const MESH_CLI = join(__dirname, '..', 'cli', 'main.js')
+
+export interface ClusterNode { name: string, addr: string, admin: string, pid: number, log: string, manager: boolean }
+
+export interface ClusterFile {
+  redisUrl: string
+  /** pid of the private redis-server, or 0 when --redis was given. */
+  redisPid: number
+  nodes: ClusterNode[]
+  startedAt: string
+}
+
+export interface UpOptions {
+  nodes: number
+  redis: string | null
+  basePort: number
+  dir: string
+  /** Extra `--set k=v` for every node (tests use faster timings). */
+  set?: string[]
+  waitMs?: number
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+export function stateDir (cwd: string): string { return join(cwd, '.mesh') }
+
+export function readClusterFile (dir: string): ClusterFile | null {
+  const file = join(dir, 'cluster.json')
+  if (!existsSync(file)) return null
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClusterFile
+  } catch (err) {
+    throw new MeshError('MESH_ERR_CLUSTER', `${file} is not valid JSON (${(err as Error).message}); remove it after stopping the processes it named`)
+  }
+}
+
+/** True when `pid` is alive and its command line contains `marker` (so a recycled pid is not ours). */
+export function isOurs (pid: number, marker: string): boolean {
+  if (!(pid > 0)) return false
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker)
+  } catch {
+    try {
+      process.kill(pid, 0)
+      return true // no /proc: trust the recorded pid
+    } catch {
+      return false
+    }
+  }
+}
+
+const nodeMarker = (n: ClusterNode): string => `node start --name ${n.name} `
+const redisMarker = 'redis-server'
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
+    })
+  })
+}
+
+async function startRedis (dir: string): Promise<{ url: string, pid: number }> {
+  const port = await freePort()
+  const log = openSync(join(dir, 'redis.log'), 'a')
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { detached: true, stdio: ['ignore', log, log] })
+  closeSync(log)
+  const failed = new Promise<Error>((resolve) => { child.once('error', resolve) })
+  const spawned = await Promise.race([failed, sleep(100).then(() => null)])
+  if (spawned !== null || child.pid === undefined) {
+    throw new MeshError('MESH_ERR_CLUSTER', `cannot start redis-server (${spawned?.message ?? 'no pid'}): install it (apt-get install redis-server) or pass --redis URL`)
+  }
+  child.unref()
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid }
+}
+
+/** Polls until every node heartbeats; throws naming a node that exited or never appeared. */
+async function waitAlive (url: string, nodes: ClusterNode[], ms: number): Promise<void> {
+  const config = loadConfig({ overrides: { 'redis.url': url } })
+  const redis = createRedis({ url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-up' })
+  redis.on('error', () => {})
+  const store = new RegistryStore(redis, config.redis.prefix)
+  const deadline = Date.now() + ms
+  try {
+    await redis.connect().catch(() => {})
+    for (;;) {
+      const dead = nodes.find((n) => !isOurs(n.pid, nodeMarker(n)))
+      if (dead !== undefined) {
+        throw new MeshError('MESH_ERR_CLUSTER', `node ${dead.name} exited during start-up; see ${dead.log}:\n${tail(dead.log)}`)
+      }
+      const alive = await store.liveness().then((l) => l.alive, () => new Set<string>())
+      const missing = nodes.filter((n) => !alive.has(nodeIdFor(n.name)))
+      if (missing.length === 0) return
+      if (Date.now() > deadline) {
+        throw new MeshError('MESH_ERR_CLUSTER', `nodes ${missing.map((n) => n.name).join(', ')} did not register within ${ms} ms; see ${missing[0].log}:\n${tail(missing[0].log)}`)
+      }
+      await sleep(200)
+    }
+  } finally {
+    redis.disconnect()
+  }
+}
+
+function tail (file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).map((l) => `  ${l}`).join('\n')
+  } catch {
+    return '  (no log)'
+  }
+}
+
+export async function up (options: UpOptions): Promise<ClusterFile> {
+  const dir = options.dir
+  const existing = readClusterFile(dir)
+  if (existing !== null && existing.nodes.some((n) => isOurs(n.pid, nodeMarker(n)))) {
+    throw new MeshError('MESH_ERR_CLUSTER', `a cluster started here is still running (${join(dir, 'cluster.json')}); run mesh down first`)
+  }
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 254) {
+    throw new MeshError('MESH_ERR_USAGE', `--nodes ${options.nodes}: use a whole number from 1 to 254 (nodes live on 127.0.0.1..N)`)
+  }
+  mkdirSync(dir, { recursive: true })
+  const redis = options.redis ?? null
+  const priv = redis === null ? await startRedis(dir) : null
+  const url = redis ?? priv!.url
+  const file: ClusterFile = { redisUrl: url, redisPid: priv?.pid ?? 0, nodes: [], startedAt: new Date().toISOString() }
+  const save = (): void => { writeFileSync(join(dir, 'cluster.json'), JSON.stringify(file, null, 2) + '\n') }
+  save()
+  try {
+    for (let i = 1; i <= options.nodes; i++) {
+      const name = `node${i}`
+      const addr = `127.0.0.${i}`
+      const admin = `${addr}:${options.basePort}`
+      const logPath = join(dir, `${name}.log`)
+      const args = [MESH_CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', admin, '--redis', url,
+        ...(options.set ?? []).flatMap((kv) => ['--set', kv]), ...(i === 1 ? ['--manager'] : [])]
+      const log = openSync(logPath, 'a')
+      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
+      closeSync(log)
+      if (child.pid === undefined) throw new MeshError('MESH_ERR_CLUSTER', `cannot start node ${name}`)
+      child.unref()
+      file.nodes.push({ name, addr, admin, pid: child.pid, log: logPath, manager: i === 1 })
+      save()
+    }
+    await waitAlive(url, file.nodes, options.waitMs ?? 20_000)
+  } catch (err) {
+    await down(dir).catch(() => {})
+    throw err
+  }
+  return file
+}
+
+/** Stops what `up` started here; returns what it stopped. */
+export async function down (dir: string, graceMs = 20_000): Promise<{ file: ClusterFile, stopped: string[] }> {
+  const file = readClusterFile(dir)
+  if (file === null) throw new MeshError('MESH_ERR_CLUSTER', `no cluster was started here (${relative(process.cwd(), join(dir, 'cluster.json')) || join(dir, 'cluster.json')} not found)`)
+  const stopped: string[] = []
+  const targets = file.nodes.filter((n) => isOurs(n.pid, nodeMarker(n)))
+  await stopAll(targets.map((n) => ({ pid: n.pid, marker: nodeMarker(n) })), graceMs)
+  stopped.push(...targets.map((n) => n.name))
+  if (file.redisPid > 0 && isOurs(file.redisPid, redisMarker)) {
+    await stopAll([{ pid: file.redisPid, marker: redisMarker }], 5000)
+    stopped.push('redis-server')
+  }
+  rmSync(join(dir, 'cluster.json'), { force: true })
+  return { file, stopped }
+}
+
+/** SIGTERM each, wait up to `graceMs` for all to exit, SIGKILL what is left. */
+async function stopAll (procs: Array<{ pid: number, marker: string }>, graceMs: number): Promise<void> {
+  for (const p of procs) {
+    try { process.kill(p.pid, 'SIGTERM') } catch { /* gone */ }
+  }
+  const deadline = Date.now() + graceMs
+  while (procs.some((p) => isOurs(p.pid, p.marker)) && Date.now() < deadline) await sleep(100)
+  for (const p of procs) {
+    if (isOurs(p.pid, p.marker)) {
+      try { process.kill(p.pid, 'SIGKILL') } catch { /* gone */ }
+    }
+  }
+}
