@@ -18,7 +18,7 @@ import { parseArgs } from './common/args'
 import { fmt, mb, ms, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { runLoad, loadTool, type LoadResult } from './common/load'
 import { meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
-import { assertFree, CLK_TCK, cpuCount, cpuMicros, rssBytes, sleep, startProc, stopProc, tools, tree, waitForPort, type Proc } from './common/procs'
+import { assertFree, CLK_TCK, cpuBusyMicros, cpuCount, cpuMicros, loadAverage, rssBytes, sleep, startProc, stopProc, tools, tree, waitForPort, type Proc } from './common/procs'
 import { startRedis, type PrivateRedis } from './common/redis'
 
 const args = parseArgs()
@@ -49,6 +49,8 @@ interface Target {
   /** Starts the proxy; resolves once it serves. */
   start: () => Promise<Proc>
   note?: string
+  /** false when the proxy is not confined to the proxy CPU (the noise column is then meaningless). */
+  pinned?: boolean
 }
 
 interface Row {
@@ -66,6 +68,9 @@ interface Row {
   coldP99?: number
   coldMax?: number
   cpuUsPerReq?: number
+  /** Share of CPU 0 used by anything but the proxy under test during the measured run (noise). */
+  otherOnProxyCpu?: number
+  loadAvg?: number
   rss?: number
   errors?: number
   errorDetail?: string
@@ -197,6 +202,7 @@ function meshTarget (layer: Layer, workers: number): Target {
     port,
     // With 2 workers on a 2-core box the workers share CPU 1 with wrk and the backends.
     note: workers > 1 ? 'workers pinned to CPUs 0-1 (shared with wrk + backends)' : undefined,
+    pinned: workers === 1,
     skip: () => meshMissing(),
     start: async () => {
       const why = await meshSetup()
@@ -281,9 +287,13 @@ async function measure (t: Target, p: Proc, close: boolean): Promise<Partial<Row
   if (WARMUP > 0) await load(t, WARMUP, close)
   const pids = tree(p.pid)
   const before = cpuMicros(pids)
+  const busyBefore = cpuBusyMicros(Number(PROXY_CPU))
+  const t0 = process.hrtime.bigint()
   const r = await load(t, DURATION, close)
   // Re-read the tree: workers may have been (re)spawned meanwhile; a pid gone mid-run loses its share.
   const after = cpuMicros(tree(p.pid))
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000
+  const other = (cpuBusyMicros(Number(PROXY_CPU)) - busyBefore - (t.pinned === false ? 0 : after - before)) / wallUs
   return {
     rps: r.rps,
     requests: r.requests,
@@ -291,6 +301,8 @@ async function measure (t: Target, p: Proc, close: boolean): Promise<Partial<Row
     p99: r.p99,
     max: r.max,
     cpuUsPerReq: r.requests > 0 ? (after - before) / r.requests : undefined,
+    otherOnProxyCpu: t.pinned === false ? undefined : Math.max(0, other),
+    loadAvg: loadAverage(),
     rss: rssBytes(tree(p.pid)),
     errors: r.errors,
     errorDetail: r.errorDetail !== '' ? r.errorDetail : undefined
@@ -342,7 +354,8 @@ function verdicts (rows: Row[]): { verdicts: Verdict[], ratios: Array<Record<str
       out.push({ target, kind, value: '-', limit: `<= ${limit}x`, status: 'SKIP', note: missing ?? 'no data' })
       return
     }
-    out.push({ target, kind, value: `${r.toFixed(2)}x (${fmt(a?.[field] as number, 1)} vs ${fmt(b?.[field] as number, 1)}${field === 'p99' ? ' us' : ' us/req'})`, limit: `<= ${limit}x`, status: r <= limit ? 'PASS' : 'FAIL' })
+    const show = (x: number | undefined): string => field === 'p99' ? `${ms(x)} ms` : `${fmt(x, 1)} us/req`
+    out.push({ target, kind, value: `${r.toFixed(2)}x (${show(a?.[field])} vs ${show(b?.[field])})`, limit: `<= ${limit}x`, status: r <= limit ? 'PASS' : 'FAIL' })
   }
   const m7 = find('routemesh', 'L7')
   const m4 = find('routemesh', 'L4')
@@ -413,15 +426,21 @@ async function main (): Promise<void> {
   const tableRows = rows.map((r) => [
     `${r.name} ${r.layer}`, r.mode,
     r.skipped !== undefined ? 'skipped' : r.error !== undefined ? 'error' : fmt(r.rps, 0),
-    ms(r.p50), ms(r.p99), ms(r.coldP99), fmt(r.cpuUsPerReq, 1), mb(r.rss), r.errors === undefined ? '-' : String(r.errors)
+    ms(r.p50), ms(r.p99), ms(r.coldP99), fmt(r.cpuUsPerReq, 1), r.otherOnProxyCpu === undefined ? '-' : fmt(r.otherOnProxyCpu * 100, 0), mb(r.rss), r.errors === undefined ? '-' : String(r.errors)
   ])
   process.stdout.write(`\nrouting-mesh e2e  ${started}  node ${process.version}  load ${tool}  CLK_TCK ${CLK_TCK}  ${DURATION}s/row, ${CONNECTIONS} conns\n\n`)
-  process.stdout.write(table(['proxy', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'cold p99', 'CPU us/req', 'RSS MB', 'errors'], tableRows) + '\n')
+  process.stdout.write(table(['proxy', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'cold p99', 'CPU us/req', 'noise %', 'RSS MB', 'errors'], tableRows) + '\n')
   const rowNotes = rows.filter((r) => r.skipped !== undefined || r.error !== undefined || r.errorDetail !== undefined)
   const seen = new Set<string>()
   for (const r of rowNotes) {
     const text = `${r.name} ${r.layer}: ${r.skipped ?? r.error ?? r.errorDetail ?? ''}`
     if (!seen.has(text)) { seen.add(text); process.stdout.write(`  note: ${text}\n`) }
+  }
+  const noisy = rows.filter((r) => (r.otherOnProxyCpu ?? 0) > 0.1)
+  if (noisy.length > 0) {
+    notes.push(`CPU ${PROXY_CPU} was not quiet: other processes used > 10% of it during ${noisy.length} measured run(s) ` +
+      `(noise % column; 1-min load average up to ${fmt(Math.max(...rows.map((r) => r.loadAvg ?? 0)), 1)} on ${cpuCount()} CPUs). ` +
+      'Latency figures (p50/p99) are unreliable then; CPU us/req holds up better. Rerun on a quiet machine.')
   }
   for (const n of notes) process.stdout.write(`  note: ${n}\n`)
 

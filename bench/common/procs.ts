@@ -242,3 +242,21 @@ export async function assertFree (host: string, port: number): Promise<void> {
   })
   if (busy) throw new Error(`${host}:${port} is already in use by a process this run did not start; stop it (ss -ltnp | grep ${host}:${port}) and rerun`)
 }
+
+/** Busy time of one CPU since boot (user+nice+system+irq+softirq+steal), in microseconds, from /proc/stat. */
+export function cpuBusyMicros (cpu: number): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))
+    if (line === undefined) return NaN
+    const f = line.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) * 1e6 / CLK_TCK
+  } catch {
+    return NaN
+  }
+}
+
+/** The 1-minute load average. */
+export function loadAverage (): number {
+  try { return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]) } catch { return NaN }
+}
