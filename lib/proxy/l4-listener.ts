@@ -73,7 +73,7 @@ class Bridge {
     this.route.stats.upstreamErrors[timeout ? ERR_TIMEOUT : ERR_CONNECT]++
     this.listener.passive.failure(ep, err.code ?? err.message)
     if (this.client.destroyed) return
-    if (this.tries < this.listener.options.maxTries && this.tries < this.route.balancer.available) {
+    if (this.tries < this.listener.options.maxTries && this.tries < this.route.balancer.endpoints.length) {
       const next = this.route.balancer.pick()
       if (next !== null && next !== ep) {
         this.dial(next)

@@ -19,6 +19,8 @@ import { sendError } from './responses'
 export interface ForwardContext {
   passive: PassiveHealth
   maxTries: number
+  /** Set once at shutdown: responses say Connection: close so keep-alive clients leave. */
+  draining: boolean
 }
 
 const kForward = Symbol('mesh.forward')
@@ -89,6 +91,7 @@ export class Forward {
     this.resume = resume
     const res = this.res
     res.sendDate = false
+    if (this.ctx.draining) res.shouldKeepAlive = false
     res.writeHead(statusCode, statusText, downstreamResponseHeaders(rawHeaders))
     ep.responses[(statusCode / 100) | 0]++
     return true

@@ -61,6 +61,7 @@ export class L7Listener {
   #onRequest (req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
     this.requests++
+    if (this.#ctx.draining) res.shouldKeepAlive = false
     const entry = this.entry
     const route = entry.single ?? entry.lookup(hostOf(req.rawHeaders))
     if (route === null) {

@@ -14,6 +14,9 @@ import { UpgradeProxy } from './upgrade'
 
 const log = createLogger('listener')
 
+/** While draining, how often connections that turned idle are closed. */
+const DRAIN_SWEEP_MS = 50
+
 export type ListenerState = 'opening' | 'open' | 'failed' | 'closed'
 
 export interface Listener {
@@ -46,7 +49,7 @@ export class ListenerSet {
   constructor (options: ListenerOptions, passive: PassiveHealth) {
     this.#options = options
     this.#passive = passive
-    this.#ctx = { passive, maxTries: options.maxTries }
+    this.#ctx = { passive, maxTries: options.maxTries, draining: false }
     this.#upgrade = new UpgradeProxy(passive, options.l7.xForwarded)
   }
 
@@ -114,18 +117,24 @@ export class ListenerSet {
 
   /**
    * Stops accepting everywhere, lets in-flight requests finish for up to
-   * `graceMs`, then drops what is left.
+   * `graceMs`, then drops what is left. Keep-alive connections must not hold
+   * the node up: responses from now on say Connection: close, and connections
+   * that turn idle (a response that began before the drain) are closed as
+   * they do.
    */
   async close (graceMs: number): Promise<void> {
     this.#closing = true
+    this.#ctx.draining = true
     const open = [...this.#listeners.values()].filter((l) => l.state === 'open')
     const closed = Promise.all(open.map(async (l) => await new Promise<void>((resolve) => { l.impl.server.once('close', () => { resolve() }) })))
     for (const l of [...this.#listeners.values()]) this.#close(l)
     this.#upgrade.close()
+    const sweep = setInterval(() => { for (const l of open) l.impl.closeIdle() }, DRAIN_SWEEP_MS)
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
     await Promise.race([closed, deadline])
     clearTimeout(timer)
+    clearInterval(sweep)
     for (const l of open) l.impl.dropConnections()
   }
 }
