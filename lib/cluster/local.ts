@@ -179,12 +179,39 @@ export async function down (dir: string, graceMs = 20_000): Promise<{ file: Clus
   const targets = file.nodes.filter((n) => isOurs(n.pid, nodeMarker(n)))
   await stopAll(targets.map((n) => ({ pid: n.pid, marker: nodeMarker(n) })), graceMs)
   stopped.push(...targets.map((n) => n.name))
+  await sweepTasks(file).catch(() => {})
   if (file.redisPid > 0 && isOurs(file.redisPid, redisMarker)) {
     await stopAll([{ pid: file.redisPid, marker: redisMarker }], 5000)
     stopped.push('redis-server')
   }
   rmSync(join(dir, 'cluster.json'), { force: true })
   return { file, stopped }
+}
+
+/**
+ * Task processes outlive a node daemon that was SIGKILLed. Once the nodes
+ * are down, kill any process a task record of our nodes names, if its
+ * environment proves it is that task (MESH_TASK_ID), never a recycled pid.
+ */
+async function sweepTasks (file: ClusterFile): Promise<void> {
+  const config = loadConfig({ overrides: { 'redis.url': file.redisUrl } })
+  const redis = createRedis({ url: file.redisUrl, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-down', oneShot: true })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    const snap = await new RegistryStore(redis, config.redis.prefix).snapshot()
+    const ours = new Set(file.nodes.map((n) => nodeIdFor(n.name)))
+    for (const task of snap.tasks.values()) {
+      if (!ours.has(task.node) || !(task.pid > 0)) continue
+      try {
+        if (readFileSync(`/proc/${task.pid}/environ`, 'latin1').split('\0').includes(`MESH_TASK_ID=${task.id}`)) process.kill(-task.pid, 'SIGKILL')
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /** SIGTERM each, wait up to `graceMs` for all to exit, SIGKILL what is left. */
