@@ -19,10 +19,14 @@ function reject (socket: Duplex, status: number, reason: string, body: string): 
 export class UpgradeProxy {
   readonly #proxy: httpProxy
   readonly #passive: PassiveHealth
+  readonly #xForwarded: boolean
 
   constructor (passive: PassiveHealth, xForwarded: boolean) {
     this.#passive = passive
-    this.#proxy = httpProxy.createProxyServer({ ws: true, xfwd: xForwarded, proxyTimeout: 0 })
+    this.#xForwarded = xForwarded
+    // xfwd off: http-proxy would append to the client's X-Forwarded-* (trusting them);
+    // like plain requests, ours replace them (handle()).
+    this.#proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, proxyTimeout: 0 })
     this.#proxy.on('error', (err, _req, socketOrRes) => {
       const ep = (_req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint
       if (ep !== undefined && classify(err).passive) this.#passive.failure(ep, (err as { code?: string }).code ?? err.message)
@@ -33,9 +37,10 @@ export class UpgradeProxy {
 
   handle (entry: PortEntry, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {})
-    const route = entry.lookup(hostOf(req.rawHeaders))
+    const host = hostOf(req.rawHeaders)
+    const route = entry.lookup(host)
     if (route === null) {
-      reject(socket, 404, 'Not Found', `404 Not Found: no service for host on port ${entry.port}\n`)
+      reject(socket, 404, 'Not Found', `404 Not Found: no service for host "${host ?? ''}" on port ${entry.port}\n`)
       return
     }
     const ep = route.balancer.pick()
@@ -43,6 +48,25 @@ export class UpgradeProxy {
       route.stats.generated[5]++
       reject(socket, 503, 'Service Unavailable', route.unavailableBody)
       return
+    }
+    const h = req.headers
+    // Hop-by-hop headers that are not part of the upgrade itself (Connection/Upgrade stay).
+    delete h['proxy-connection']
+    delete h['proxy-authorization']
+    delete h['keep-alive']
+    delete h.te
+    delete h.trailer
+    if (this.#xForwarded) {
+      h['x-forwarded-for'] = req.socket.remoteAddress ?? ''
+      h['x-forwarded-proto'] = 'http'
+      h['x-forwarded-port'] = String(entry.port)
+      if (host !== undefined) h['x-forwarded-host'] = host
+      else delete h['x-forwarded-host']
+    } else {
+      delete h['x-forwarded-for']
+      delete h['x-forwarded-proto']
+      delete h['x-forwarded-port']
+      delete h['x-forwarded-host']
     }
     ;(req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint = ep
     ep.responses[1]++

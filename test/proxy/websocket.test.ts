@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import { Backend } from '../helpers/backend'
@@ -114,6 +115,7 @@ t.test('WebSocket upgrade through the L7 port reaches the backend and echoes bot
     const u = await upgrade(node.addr, 8090, randomBytes(16).toString('base64'), 'nope.local')
     u.socket.destroy()
     t.equal(u.status, 404, 'no service for nope.local: 404')
+    t.match(u.rest.toString(), '"nope.local"', 'the 404 names the host')
   })
 
   t.test('upgrade to an endpoint that refuses: 502 (or the next endpoint)', async (t) => {
@@ -124,5 +126,37 @@ t.test('WebSocket upgrade through the L7 port reaches the backend and echoes bot
     const u = await upgrade(node.addr, 8091, randomBytes(16).toString('base64'))
     u.socket.destroy()
     t.equal(u.status, 502, 'Bad Gateway')
+  })
+
+  t.test('the upgrade request carries our X-Forwarded-* (client values replaced), not proxy hop-by-hop headers', async (t) => {
+    // Answers 101 with the request headers it saw, JSON in one response header.
+    const host = loopback()
+    const srv = createHttpServer((_req, res) => { res.end('plain\n') })
+    srv.on('upgrade', (req, socket: Socket) => {
+      socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen: ${JSON.stringify(req.headers)}\r\n\r\n`)
+    })
+    await new Promise<void>((resolve) => { srv.listen(0, host, resolve) })
+    t.teardown(async () => { srv.closeAllConnections(); await new Promise<void>((resolve) => { srv.close(() => { resolve() }) }) })
+    await meshOk(['service', 'create', '--name', 'wsh', '--publish', '8092:80', '-d', '--endpoint', `${host}:${(srv.address() as { port: number }).port}`], redis.url)
+    await waitFor(async () => await httpGet(`http://${node.addr}:8092/`).then(() => true, () => false), { what: 'port 8092 open' })
+    const client = loopback()
+    const seen = await new Promise<Record<string, string>>((resolve, reject) => {
+      const s = connect({ host: node.addr, port: 8092, localAddress: client })
+      let buf = ''
+      s.setEncoding('latin1')
+      s.on('error', reject)
+      s.on('data', (c: string) => { buf += c })
+      s.on('end', () => { const m = /^x-seen: (.*)$/mi.exec(buf); m === null ? reject(new Error(buf)) : resolve(JSON.parse(m[1].trim()) as Record<string, string>) })
+      s.write('GET /ws HTTP/1.1\r\nHost: chat.example:8092\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        'Sec-WebSocket-Version: 13\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil\r\nProxy-Authorization: Basic eA==\r\n\r\n')
+    })
+    t.equal(seen['x-forwarded-for'], client, 'X-Forwarded-For is the client address, not the client-sent one')
+    t.equal(seen['x-forwarded-host'], 'chat.example:8092', 'X-Forwarded-Host is the original Host')
+    t.equal(seen['x-forwarded-proto'], 'http')
+    t.equal(seen['x-forwarded-port'], '8092')
+    t.equal(seen.host, 'chat.example:8092', 'Host preserved')
+    t.equal(seen['proxy-authorization'], undefined, 'Proxy-Authorization removed')
+    t.equal(seen.upgrade, 'websocket', 'Upgrade kept')
+    t.equal(seen['sec-websocket-key'], 'dGhlIHNhbXBsZSBub25jZQ==', 'key kept')
   })
 })
