@@ -10,8 +10,8 @@
  * RegistryStore.write (one CLI process per service would take minutes); every
  * service publishes its own port 30000+i and has endpoint A. Each service has
  * an active check with a 1 h interval, so the node's prober never overrides
- * the health records the bench writes (it only probes new endpoints once,
- * and they arrive already marked healthy).
+ * the health records the bench writes (it probes a new endpoint once, right
+ * away; the bench waits for that probe, untimed, before flipping health).
  *
  * One trial on service i: write, then GET the port back to back on one
  * keep-alive connection until the change shows (backends answer their name):
@@ -31,7 +31,7 @@ import type { HealthRecord, ServiceSpec, TaskRecord } from '../lib/registry/type
 import { newId } from '../lib/util/ids'
 import { parseArgs } from './common/args'
 import { fmt, saveResults, table, verdictTable, type Verdict } from './common/format'
-import { meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
+import { get, meshCli, meshMissing, metricValue, startMeshNode, waitServing, ROOT } from './common/mesh'
 import { assertFree, startProc, stopProc, waitForPort, type Proc } from './common/procs'
 import { startRedis } from './common/redis'
 
@@ -85,6 +85,22 @@ async function until (url: string, agent: http.Agent, want: string, times: numbe
   }
   debug('%s: %s not seen %d times in a row; last answers: %j', url, want, times, last)
   return null
+}
+
+/** mesh_health_probes_total of the node, NaN when the metric is missing. */
+async function probes (): Promise<number> {
+  try { return metricValue((await get(`http://${ADMIN}/metrics`, 2000)).body, 'mesh_health_probes_total') } catch { return NaN }
+}
+
+/** Waits (bounded) until the prober ran at least one more check, plus a margin for its verdict. */
+async function probed (before: number): Promise<void> {
+  const deadline = Date.now() + 2000
+  while (!Number.isNaN(before) && Date.now() < deadline) {
+    const now = await probes()
+    if (Number.isNaN(now) || now > before) break
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  await new Promise((resolve) => setTimeout(resolve, Number.isNaN(before) ? 300 : 50))
 }
 
 const health = (status: 'healthy' | 'unhealthy'): HealthRecord => ({ v: 1, status, at: Date.now(), by: 'bench', detail: 'bench' })
@@ -149,12 +165,16 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
         { kind: 'remove', ops: [{ type: 'task', id: taskB.id, value: null }, { type: 'health', id: taskB.id, value: null }], want: A.name, times: 2 }
       ]
       for (const step of steps) {
+        const probesBefore = step.kind === 'add' ? await probes() : NaN
         const t0 = performance.now()
         await store.write(step.ops)
         acks.push(performance.now() - t0)
         const seen = await until(url, agent, step.want, step.times, t0 + TIMEOUT)
         if (seen === null) failed[step.kind]++
         else samples[step.kind].push(seen - t0)
+        // The prober probes a new endpoint once, right away; a flip written before that probe
+        // finished would be overridden by it (correctly). Wait for it, outside the timed part.
+        if (step.kind === 'add') await probed(probesBefore)
       }
       if (node.exitCode() !== undefined) throw new Error(`node exited during the trials:\n${node.tail()}`)
     }
