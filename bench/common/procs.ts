@@ -243,14 +243,18 @@ export async function assertFree (host: string, port: number): Promise<void> {
   if (busy) throw new Error(`${host}:${port} is already in use by a process this run did not start; stop it (ss -ltnp | grep ${host}:${port}) and rerun`)
 }
 
-/** Busy time of one CPU since boot (user+nice+system+irq+softirq+steal), in microseconds, from /proc/stat. */
+/**
+ * Process time of one CPU since boot (user+nice+system), in microseconds, from
+ * /proc/stat. irq/softirq are left out: packet processing done on that CPU
+ * may be charged there rather than to the process that caused it.
+ */
 export function cpuBusyMicros (cpu: number): number {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))
     if (line === undefined) return NaN
     const f = line.trim().split(/\s+/).slice(1).map(Number)
     // user nice system idle iowait irq softirq steal
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) * 1e6 / CLK_TCK
+    return (f[0] + f[1] + f[2]) * 1e6 / CLK_TCK
   } catch {
     return NaN
   }
