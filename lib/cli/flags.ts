@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { MeshError } from '../errors'
 import { loadConfig } from '../config/load'
+import { readClusterFile, stateDir } from '../cluster/local'
 import type { Config } from '../config/schema'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
@@ -91,10 +92,15 @@ export function parseFlags (argv: string[], spec: CommandSpec): Parsed | null {
   return { values: parsed.values, positionals: parsed.positionals, rest }
 }
 
-/** The configuration for a CLI command: defaults < env < `--redis`. */
+/**
+ * The configuration for a CLI command: defaults < the cluster `mesh up`
+ * started in this directory (.mesh/cluster.json) < env < `--redis`.
+ */
 export function cliConfig (values: Values): Config {
   const redis = values.redis
-  return loadConfig({ overrides: typeof redis === 'string' ? { 'redis.url': redis } : {} })
+  let local: string | undefined
+  try { local = readClusterFile(stateDir(process.cwd()))?.redisUrl } catch { local = undefined }
+  return loadConfig({ overrides: typeof redis === 'string' ? { 'redis.url': redis } : {}, fallbackRedisUrl: local })
 }
 
 export function str (values: Values, name: string): string | undefined {

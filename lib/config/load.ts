@@ -24,6 +24,8 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>
   /** Defaults to process.env; tests pass their own. */
   env?: NodeJS.ProcessEnv
+  /** redis.url to use when no file, env or flag sets one (the CLI passes the local cluster's). */
+  fallbackRedisUrl?: string
 }
 
 function readYaml (file: string, what: string): Raw {
@@ -120,6 +122,7 @@ export function loadConfig (options: LoadOptions = {}): Config {
   const raw: Raw = {}
   for (const section of Object.keys(SCHEMA)) raw[section] = {}
   merge(raw, readYaml(DEFAULT_CONFIG_FILE, 'defaults'), 'config/default.yaml')
+  if (options.fallbackRedisUrl !== undefined) raw.redis.url = options.fallbackRedisUrl
   const file = options.file ?? env.MESH_CONFIG
   if (file !== undefined && file !== '') merge(raw, readYaml(file, 'config file'), file)
   for (const [section, keys] of Object.entries(SCHEMA)) {

@@ -63,8 +63,8 @@ export class Membership {
       status: 'ready',
       admin: this.#options.admin
     }
+    // The heartbeat key is already set (#beat), so a reader that sees this record also sees the node alive.
     await this.#store.write([{ type: 'node', id: record.id, value: record }])
-    await this.#store.heartbeat(this.#node.id, this.#options.heartbeatTtl, this.#servedRev())
     if (!this.#registered) log.info(`node ${this.#node.name} (${this.#node.id.slice(0, 12)}) joined as ${this.#node.role} at ${this.#node.addr}`)
     else log.info(`node ${this.#node.name} registered again (registry lost its record)`)
     this.#registered = true

@@ -60,6 +60,7 @@ export class RegistryFeed extends EventEmitter {
   readonly #options: FeedOptions
   readonly #log: Logger
   #lastId = '0-0'
+  #nodesChanged = false
   #stopped = false
   #timers: NodeJS.Timeout[] = []
   #resyncing: Promise<void> | null = null
@@ -193,6 +194,11 @@ export class RegistryFeed extends EventEmitter {
         applied++
       }
       if (applied > 0 && this.#resyncing === null) this.emit('change', 'stream', writtenAt)
+      // A node record changed (joined, left, drained): read liveness now rather than at the next poll.
+      if (this.#nodesChanged) {
+        this.#nodesChanged = false
+        this.#pollLiveness().catch(() => {})
+      }
     }
   }
 
@@ -202,6 +208,7 @@ export class RegistryFeed extends EventEmitter {
       const type: RecordType | undefined = CHAR_TYPE[fields[i].slice(0, colon)]
       const id = fields[i].slice(colon + 1)
       if (type === undefined) continue
+      if (type === 'node') this.#nodesChanged = true
       const map = this.#mapOf(type)
       if (fields[i + 1] === '') {
         map.delete(id)

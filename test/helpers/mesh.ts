@@ -13,7 +13,10 @@ export interface RunResult { code: number, stdout: string, stderr: string }
 /** Runs `mesh ARGS` to completion. */
 export async function mesh (args: string[], redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--redis', redisUrl], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // --redis goes before a `--` (after it, everything is the service's command).
+    const dash = args.indexOf('--')
+    const argv = dash === -1 ? [...args, '--redis', redisUrl] : [...args.slice(0, dash), '--redis', redisUrl, ...args.slice(dash)]
+    const child = spawn(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })

@@ -12,8 +12,8 @@ import { printTable } from '../table'
 
 export const SPEC: CommandSpec = {
   name: 'up',
-  usage: '[--nodes 3] [--redis URL] [--base-port 9180] [--set key=value]...',
-  options: { nodes: { type: 'string' }, 'base-port': { type: 'string' }, set: { type: 'string', multiple: true } },
+  usage: '[--nodes 3] [--redis URL] [--base-port 9180] [--set key=value]... [--demo]',
+  options: { nodes: { type: 'string' }, 'base-port': { type: 'string' }, set: { type: 'string', multiple: true }, demo: { type: 'boolean' } },
   positionals: { min: 0, max: 0, what: '' }
 }
 
@@ -30,6 +30,7 @@ export async function run (argv: string[]): Promise<number> {
   process.stdout.write(`Cluster up: ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}, registry ${redactUrl(cluster.redisUrl)} (${registry})\n\n`)
   printTable(['NODE', 'ADDRESS', 'ROLE', 'ADMIN', 'PID', 'LOG'], cluster.nodes.map((n) =>
     [n.name, n.addr, n.manager ? 'manager' : 'worker', `http://${n.admin}/metrics`, String(n.pid), rel(n.log)]))
+  if (v.demo === true) return await demo(cluster.redisUrl, cluster.nodes.map((n) => n.addr))
   process.stdout.write([
     '',
     'Point the CLI at it (this shell):',
@@ -38,6 +39,33 @@ export async function run (argv: string[]): Promise<number> {
     '  mesh service create --name web --replicas 3 --publish 8080:80 -- mesh whoami',
     `  curl http://${cluster.nodes[cluster.nodes.length - 1].addr}:8080/`,
     'Stop it with: mesh down',
+    ''
+  ].join('\n'))
+  return 0
+}
+
+/**
+ * `--demo`: the lab's first service: `demo`, 3 replicas of `mesh whoami`
+ * published on port 80 (8080 when not root: lower ports need privileges).
+ */
+async function demo (redisUrl: string, addrs: string[]): Promise<number> {
+  const port = process.getuid?.() === 0 ? 80 : 8080
+  process.stdout.write(`\nCreating the demo service: mesh service create --name demo --replicas 3 --publish ${port}:80 -- mesh whoami\n`)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const create = require('./service-create') as { run: (argv: string[]) => Promise<number> }
+  const code = await create.run(['--name', 'demo', '--replicas', '3', '--publish', `${port}:80`, '--redis', redisUrl, '--', 'mesh', 'whoami'])
+  if (code !== 0) return code
+  const suffix = port === 80 ? '' : `:${port}`
+  process.stdout.write([
+    '',
+    'Every node answers on the published port, round robin over the tasks wherever they run:',
+    ...addrs.map((a) => `  curl ${a}${suffix}`),
+    '',
+    'mesh commands run in this directory talk to this cluster (.mesh/cluster.json), e.g.',
+    '  npx mesh service ps demo',
+    '  npx mesh service scale demo=5',
+    '  npx mesh node ls',
+    'Stop it with: npx mesh down',
     ''
   ].join('\n'))
   return 0
