@@ -17,12 +17,12 @@ for (const total of [1000, 10_000]) {
     process.stdout.write(`BENCHJSON ${JSON.stringify({ file: 'rebuild', name, group, size: total, nsPerOp: ms * 1e6, opsPerSec: 1000 / ms, rounds })}\n`)
     rows.push([name, fmt(ms, 3)])
   }
-  const cold = timeOnce(() => new TableBuilder(POOL).build(state))
+  const cold = timeOnce(() => new TableBuilder(POOL).build(state), 11)
   emit(`cold build, ${total} endpoints`, 'build-cold', cold.ms, cold.rounds)
 
   const builder = new TableBuilder(POOL)
   builder.build(state)
-  const noop = timeOnce(() => builder.build(state))
+  const noop = timeOnce(() => builder.build(state), 11)
   emit(`rebuild, nothing changed, ${total} endpoints`, 'rebuild-noop', noop.ms, noop.rounds)
 
   const svc = [...state.services.values()][0]
@@ -34,7 +34,7 @@ for (const total of [1000, 10_000]) {
     else state.tasks.delete(t.id)
     state.rev++
     return builder.build(state)
-  }, 9)
+  }, 15)
   emit(`rebuild, one endpoint changed, ${total} endpoints`, 'rebuild-one', one.ms, one.rounds)
 }
 process.stdout.write('\n' + table(['case', 'ms (median)'], rows) + '\n')
