@@ -11,7 +11,7 @@
  * warm-up, connection-per-request run; CPU from /proc/PID/stat of its
  * process tree before/after each measured run.
  */
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from './common/args'
@@ -89,7 +89,12 @@ const backendFlags = BACKENDS.flatMap((b) => ['--backend', b])
 
 let tmp = ''
 function tmpDir (): string {
-  if (tmp === '') tmp = mkdtempSync(path.join(tmpdir(), 'routemesh-e2e-'))
+  if (tmp === '') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'routemesh-e2e-'))
+    // After killAll (registered first): nginx may still hold files until it is gone.
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+    tmp = dir
+  }
   return tmp
 }
 

@@ -3,7 +3,7 @@
  * autocannon when it is installed as a devDependency. Every run is bounded by
  * its duration (and wrk's own --timeout per request).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { run, tools } from './procs'
@@ -47,6 +47,7 @@ let luaPath: string | null = null
 function luaScript (): string {
   if (luaPath === null) {
     const dir = mkdtempSync(path.join(tmpdir(), 'routemesh-bench-'))
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
     luaPath = path.join(dir, 'report.lua')
     writeFileSync(luaPath, WRK_LUA)
   }
