@@ -81,6 +81,8 @@ function createContext (config: Config): NodeContext {
     reconnectMaxDelay: config.redis.reconnectMaxDelay,
     url: config.redis.url
   })
+  // Every write this node makes belongs to the epoch its feed follows (see RegistryStore.expectedEpoch).
+  store.expectedEpoch = () => feed.state.epoch
   return { config, node, store, feed, newRedis: connect }
 }
 

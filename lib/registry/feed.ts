@@ -135,7 +135,7 @@ export class RegistryFeed extends EventEmitter {
 
   async #fullRead (reason: string): Promise<void> {
     let snap = await this.#store.snapshot()
-    if (snap.epoch === '' && this.state.epoch !== '' && this.#hasRecords()) {
+    if (snap.epoch === '' && this.state.epoch !== '') {
       const restored = await this.#store.restore(this.state.epoch, this.state.rev, this.#recordsAsOps())
       this.#log.warn(restored
         ? `registry was empty (flushed, or Redis restarted without persistence): restored ${this.state.services.size} services and ${this.state.tasks.size} tasks/endpoints from this node's last-known-good state`
@@ -151,10 +151,6 @@ export class RegistryFeed extends EventEmitter {
     this.#markUp()
     this.#resolveFirst()
     this.emit('change', reason, null)
-  }
-
-  #hasRecords (): boolean {
-    return this.state.services.size > 0 || this.state.tasks.size > 0
   }
 
   #recordsAsOps (): WriteOp[] {

@@ -8,12 +8,16 @@
 /**
  * KEYS: epoch, rev, changes, fence
  * ARGV: prefix, maxlen, newEpoch, expectedRev ('' = any), fenceToken ('' = none),
+ *       expectedEpoch ('' = any: create the epoch if missing),
  *       then (typeChar, id, json | '' to delete) per record.
  * Returns {rev, epoch}, or {-1, currentRev} on a revision conflict,
- * or {-2, currentFence} when the fencing token is stale.
+ * {-2, currentFence} when the fencing token is stale, or {-3, currentEpoch}
+ * when the writer expects an epoch the registry does not have (a node never
+ * writes into a flushed registry before its state was restored).
  */
 export const WRITE = `
 local epoch = redis.call('GET', KEYS[1])
+if ARGV[6] ~= '' and epoch ~= ARGV[6] then return {-3, epoch or ''} end
 if not epoch then
   redis.call('SET', KEYS[1], ARGV[3])
   epoch = ARGV[3]
@@ -29,7 +33,7 @@ end
 local names = {s='services', t='tasks', h='health', n='nodes'}
 local rev = redis.call('INCR', KEYS[2])
 local entry = {'rev', tostring(rev)}
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local hash = ARGV[1] .. names[ARGV[i]]
   if ARGV[i + 2] == '' then
     redis.call('HDEL', hash, ARGV[i + 1])

@@ -51,6 +51,12 @@ export class RegistryStore {
   readonly #liveness: ScriptFn
   readonly #restore: ScriptFn
   readonly #heartbeat: ScriptFn
+  /**
+   * The cluster epoch this store's writes belong to ('' = any, and create one
+   * if the registry has none). A node daemon points it at its feed, so its
+   * writes never land in a flushed registry before the feed restored it.
+   */
+  expectedEpoch: () => string = () => ''
 
   constructor (redis: Redis, prefix: string, streamMaxLen = 10_000) {
     this.redis = redis
@@ -75,11 +81,14 @@ export class RegistryStore {
     const k = this.keys
     const args: Array<string | number> = [k.epoch, k.rev, k.changes, k.fence,
       k.prefix, this.streamMaxLen, newId(), options.ifRev === undefined ? '' : String(options.ifRev),
-      options.fence === undefined ? '' : String(options.fence)]
+      options.fence === undefined ? '' : String(options.fence), this.expectedEpoch()]
     for (const op of ops) args.push(TYPE_CHAR[op.type], op.id, op.value === null ? '' : JSON.stringify(op.value))
     const [rev, extra] = await this.#write(...args) as [number, string]
     if (rev === -1) {
       throw new MeshError('MESH_ERR_REGISTRY_CONFLICT', `registry moved on (now at revision ${extra}, expected ${String(options.ifRev)})`)
+    }
+    if (rev === -3) {
+      throw new MeshError('MESH_ERR_REGISTRY_EPOCH', `write refused: the registry's epoch is "${extra}", this node follows "${this.expectedEpoch()}" (Redis was flushed or replaced; the node re-reads it first)`)
     }
     if (rev === -2) {
       throw new MeshError('MESH_ERR_REGISTRY_FENCED', `write refused: fencing token ${String(options.fence)} is stale (current ${extra})`)
