@@ -102,7 +102,7 @@ function startDataPlane (ctx: NodeContext): DataPlane {
     bind: config.node.bind,
     listenRetry: config.node.listenRetry,
     maxTries: p.maxTries,
-    l7: { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded },
+    l7: { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded },
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
   }, passive)
   tables.on('swap', (table) => { listeners.apply(table) })

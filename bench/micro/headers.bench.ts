@@ -29,8 +29,8 @@ const typicalResponse = [...smallResponse, b('Cache-Control'), b('no-cache'), b(
 const info: RequestInfo = { host: '', hasBody: false }
 
 runCases('headers', [
-  { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', '8080', true, info) },
-  { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', '8080', true, info) },
+  { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', true, info) },
+  { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', true, info) },
   { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHeaders(smallResponse) },
   { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHeaders(typicalResponse) }
 ])

@@ -41,6 +41,7 @@ export const SCHEMA = {
     upstreamConnections: int(1, 100_000),
     clientHeadersTimeout: posDur,
     clientIdleTimeout: posDur,
+    clientRequestTimeout: dur,
     maxTries: int(1, 16),
     maxHeaderSize: int(1024, 1_048_576),
     xForwarded: bool,

@@ -18,6 +18,13 @@ function eqLower (name: string, lower: string): boolean {
   return true
 }
 
+type Latin1Slicer = Buffer & { latin1Slice: (start: number, end: number) => string }
+
+/** Buffer -> string without toString()'s argument normalisation (Node's own fast path). */
+function latin1 (b: Buffer): string {
+  return (b as Latin1Slicer).latin1Slice(0, b.length)
+}
+
 function eqLowerBuf (name: Buffer, lower: string): boolean {
   if (name.length !== lower.length) return false
   for (let i = 0; i < lower.length; i++) {
@@ -66,6 +73,8 @@ function isHopResponseHeader (name: Buffer): boolean {
 
 /** Connection tokens that do not name extra headers. */
 function extraConnectionTokens (value: string): string[] | null {
+  // Fast path: the one-token values nearly every peer sends.
+  if (eqLower(value, 'keep-alive') || eqLower(value, 'close')) return null
   let out: string[] | null = null
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase()
@@ -86,7 +95,7 @@ export interface RequestInfo {
  * Rewrites client raw headers into the flat [name, value, ...] array sent
  * upstream; fills `info`.
  */
-export function upstreamRequestHeaders (raw: string[], clientIp: string, port: string, xForwarded: boolean, info: RequestInfo): string[] {
+export function upstreamRequestHeaders (raw: string[], clientIp: string, xForwarded: boolean, info: RequestInfo): string[] {
   const out: string[] = []
   let connection: string | null = null
   info.host = ''
@@ -112,7 +121,7 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, port: s
     }
   }
   if (xForwarded) {
-    out.push('x-forwarded-for', clientIp, 'x-forwarded-proto', 'http', 'x-forwarded-port', port)
+    out.push('x-forwarded-for', clientIp, 'x-forwarded-proto', 'http')
     if (info.host !== '') out.push('x-forwarded-host', info.host)
   }
   return out
@@ -126,12 +135,14 @@ export function downstreamResponseHeaders (raw: Buffer[]): string[] {
     const name = raw[i]
     if (isHopResponseHeader(name)) {
       if (name.length === 10 && eqLowerBuf(name, 'connection')) {
-        const v = raw[i + 1].toString('latin1')
+        const value = raw[i + 1]
+        if (eqLowerBuf(value, 'keep-alive') || eqLowerBuf(value, 'close')) continue
+        const v = latin1(value)
         connection = connection === null ? v : `${connection},${v}`
       }
       continue
     }
-    out.push(name.toString('latin1'), raw[i + 1].toString('latin1'))
+    out.push(latin1(name), latin1(raw[i + 1]))
   }
   // Headers the backend named in Connection are hop-by-hop too (RFC 9110 7.6.1).
   // The common "keep-alive"/"close" values name none: no extra work then.

@@ -8,6 +8,7 @@
  * is retried only when idempotent and bodiless. Never after a response began.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Endpoint } from '../balancer/endpoint'
 import type { PassiveHealth } from '../balancer/passive-health'
@@ -25,19 +26,29 @@ export interface ForwardContext {
 
 const kForward = Symbol('mesh.forward')
 
-type Res = ServerResponse & { [kForward]?: Forward | null }
+type Sock = Socket & { [kForward]?: Forward | null }
 
-/** Shared 'close' listener for every response (this = the response). */
-function onResponseClose (this: Res): void {
-  const fwd = this[kForward]
-  if (fwd == null || fwd.done) return
-  fwd.clientGone = true
-  if (fwd.abort !== null) fwd.abort(new Error('client closed the connection'))
+/**
+ * Client disconnects are watched per connection, not per request: one 'close'
+ * listener on each client socket (attached by the listener when it accepts
+ * it) aborts whatever that socket still has in flight. The socket points at
+ * its latest forward; pipelined ones chain through `prevOnSocket`.
+ */
+export function onClientSocketClose (this: Sock): void {
+  let fwd = this[kForward] ?? null
+  this[kForward] = null
+  while (fwd !== null) {
+    if (!fwd.done) {
+      fwd.clientGone = true
+      if (fwd.abort !== null) fwd.abort(new Error('client closed the connection'))
+    }
+    fwd = fwd.prevOnSocket
+  }
 }
 
 export class Forward {
   readonly req: IncomingMessage
-  readonly res: Res
+  readonly res: ServerResponse
   readonly route: Route
   readonly ctx: ForwardContext
   readonly headers: string[]
@@ -50,17 +61,21 @@ export class Forward {
   clientGone = false
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
+  /** An earlier request on the same client connection still in flight (pipelining), else null. */
+  prevOnSocket: Forward | null
 
   constructor (req: IncomingMessage, res: ServerResponse, route: Route, ctx: ForwardContext, headers: string[], hasBody: boolean, start: number) {
     this.req = req
-    this.res = res as Res
+    this.res = res
     this.route = route
     this.ctx = ctx
     this.headers = headers
     this.hasBody = hasBody
     this.start = start
-    this.res[kForward] = this
-    this.res.on('close', onResponseClose) // on, not once: once() allocates a wrapper per call
+    const socket = req.socket as Sock
+    const prev = socket[kForward] ?? null
+    this.prevOnSocket = prev !== null && !prev.done ? prev : null
+    socket[kForward] = this
   }
 
   send (ep: Endpoint): void {

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import type { PortEntry } from '../table/routing-table'
-import { Forward, type ForwardContext } from './l7-forward'
+import { Forward, onClientSocketClose, type ForwardContext } from './l7-forward'
 import { upstreamRequestHeaders, type RequestInfo } from './headers'
 import { hostOf } from './host-header'
 import { sendError } from './responses'
@@ -16,6 +16,7 @@ import type { UpgradeProxy } from './upgrade'
 export interface L7Options {
   clientHeadersTimeout: number
   clientIdleTimeout: number
+  clientRequestTimeout: number
   maxHeaderSize: number
   xForwarded: boolean
 }
@@ -23,7 +24,6 @@ export interface L7Options {
 export class L7Listener {
   entry: PortEntry
   readonly server: Server
-  readonly #portText: string
   readonly #options: L7Options
   readonly #ctx: ForwardContext
   readonly #upgrade: UpgradeProxy
@@ -33,18 +33,19 @@ export class L7Listener {
 
   constructor (entry: PortEntry, options: L7Options, ctx: ForwardContext, upgrade: UpgradeProxy) {
     this.entry = entry
-    this.#portText = String(entry.port)
     this.#options = options
     this.#ctx = ctx
     this.#upgrade = upgrade
     this.server = createServer({
       maxHeaderSize: options.maxHeaderSize,
-      requestTimeout: 0,
+      // Slow or stalled clients are cut by Node's periodic sweep (headersTimeout,
+      // requestTimeout), not by a per-socket idle timer re-armed on every request.
+      requestTimeout: options.clientRequestTimeout,
       headersTimeout: options.clientHeadersTimeout,
       keepAliveTimeout: options.clientIdleTimeout,
       noDelay: true
     } as Parameters<typeof createServer>[0], this.#onRequest.bind(this))
-    this.server.timeout = options.clientIdleTimeout
+    this.server.on('connection', onConnection)
     this.server.on('upgrade', this.#onUpgrade.bind(this))
     this.server.on('clientError', onClientError)
   }
@@ -76,7 +77,7 @@ export class L7Listener {
       return
     }
     const info = this.#info
-    const headers = upstreamRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress ?? '', this.#portText, this.#options.xForwarded, info)
+    const headers = upstreamRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress ?? '', this.#options.xForwarded, info)
     const fwd = new Forward(req, res, route, this.#ctx, headers, info.hasBody, start)
     fwd.send(ep)
   }
@@ -84,6 +85,10 @@ export class L7Listener {
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#upgrade.handle(this.entry, req, socket, head)
   }
+}
+
+function onConnection (socket: Socket): void {
+  socket.on('close', onClientSocketClose)
 }
 
 function onClientError (err: Error & { code?: string }, socket: Duplex): void {

@@ -59,7 +59,7 @@ export class UpgradeProxy {
     if (this.#xForwarded) {
       h['x-forwarded-for'] = req.socket.remoteAddress ?? ''
       h['x-forwarded-proto'] = 'http'
-      h['x-forwarded-port'] = String(entry.port)
+      delete h['x-forwarded-port']
       if (host !== undefined) h['x-forwarded-host'] = host
       else delete h['x-forwarded-host']
     } else {

@@ -1,0 +1,35 @@
+import t from 'tap'
+import { request } from 'node:http'
+import { Backend } from '../helpers/backend'
+import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
+import { loopback } from '../helpers/ports'
+import { TestRedis } from '../helpers/redis'
+import { waitFor } from '../helpers/wait'
+
+t.test('a client that goes away mid-response aborts the upstream request', async (t) => {
+  const redis = await TestRedis.start()
+  t.teardown(async () => { await redis.close() })
+  const a = await Backend.start('a')
+  t.teardown(async () => { await a.close() })
+  const node = await MeshNode.start('n1', loopback(), redis.url)
+  t.teardown(async () => { await node.stop() })
+  await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
+  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served' })
+  await waitFor(() => a.sockets.size === 1, { what: 'one pooled upstream connection' })
+
+  // A 1 GB download the client abandons after the first megabyte.
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`http://${node.addr}:8080/bytes?n=${1024 ** 3}`, { agent: false }, (res) => {
+      let got = 0
+      res.on('data', (c: Buffer) => {
+        got += c.length
+        if (got > 1024 * 1024) { req.destroy(); resolve() }
+      })
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'ECONNRESET') reject(err) })
+    req.end()
+  })
+  await waitFor(() => a.sockets.size === 0, { timeout: 3000, what: 'the upstream connection of the abandoned download closed' })
+  t.pass('upstream aborted when the client left')
+  t.equal((await httpGet(`http://${node.addr}:8080/`)).body, 'a\n', 'the node still serves')
+})
