@@ -2,8 +2,9 @@
  * What a task's recorded state means to the scheduler: is its process
  * possibly alive, did it end, should its slot be restarted and when.
  */
-import { SCHEMA_VERSION, type HealthRecord, type NodeRecord, type ServiceSpec, type TaskRecord, type TaskState } from '../registry/types'
+import { type HealthRecord, type NodeRecord, type ServiceSpec, type TaskRecord, type TaskState } from '../registry/types'
 import { newId } from '../util/ids'
+import { taskRecord } from '../registry/records'
 
 /** States in which the task's process may exist or is about to. */
 const ACTIVE: ReadonlySet<TaskState> = new Set(['new', 'assigned', 'preparing', 'starting', 'running'])
@@ -73,26 +74,7 @@ export function restartDecision (last: TaskRecord, spec: ServiceSpec, backOff: B
 }
 
 export function newTask (spec: ServiceSpec, slot: number, node: string, restarts: number, now: number): TaskRecord {
-  return {
-    v: SCHEMA_VERSION,
-    id: newId(),
-    serviceId: spec.id,
-    service: spec.name,
-    slot,
-    node,
-    static: false,
-    host: '',
-    port: 0,
-    desired: 'running',
-    state: 'assigned',
-    error: '',
-    specVersion: spec.version,
-    createdAt: now,
-    stateAt: now,
-    pid: 0,
-    exitCode: null,
-    restarts
-  }
+  return taskRecord(spec, { id: newId(), slot, node, static: false, host: '', port: 0, state: 'assigned', restarts }, now)
 }
 
 /** `nginx1.3`, as Swarm names tasks. */

@@ -4,7 +4,8 @@
  */
 import { MeshError } from '../errors'
 import { staticTaskId } from '../registry/ids'
-import { SCHEMA_VERSION, type ServiceSpec, type TaskRecord } from '../registry/types'
+import { taskRecord } from '../registry/records'
+import type { ServiceSpec, TaskRecord } from '../registry/types'
 import { formatHostPort, parseHostPort, type HostPort } from '../util/address'
 
 export function parseEndpoints (texts: string[], what = '--endpoint'): HostPort[] {
@@ -21,26 +22,7 @@ export function parseEndpoints (texts: string[], what = '--endpoint'): HostPort[
 }
 
 export function staticTask (spec: ServiceSpec, ep: HostPort, slot: number, now: number): TaskRecord {
-  return {
-    v: SCHEMA_VERSION,
-    id: staticTaskId(spec.id, ep.host, ep.port),
-    serviceId: spec.id,
-    service: spec.name,
-    slot,
-    node: '',
-    static: true,
-    host: ep.host,
-    port: ep.port,
-    desired: 'running',
-    state: 'running',
-    error: '',
-    specVersion: spec.version,
-    createdAt: now,
-    stateAt: now,
-    pid: 0,
-    exitCode: null,
-    restarts: 0
-  }
+  return taskRecord(spec, { id: staticTaskId(spec.id, ep.host, ep.port), slot, node: '', static: true, host: ep.host, port: ep.port, state: 'running' }, now)
 }
 
 export function endpointKey (t: Pick<TaskRecord, 'host' | 'port'>): string {

@@ -1,17 +1,13 @@
 import t from 'tap'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 t.test('consecutive connect failures eject an endpoint locally; it returns after the back-off', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const [a, b] = await Promise.all([Backend.start('a'), Backend.start('b')])
-  t.teardown(async () => { await a.close(); await b.close() })
-  const node = await MeshNode.start('n1', loopback(), redis.url, ['--set', 'health.passiveFailures=2', '--set', 'health.ejectBase=1500ms'])
-  t.teardown(async () => { await node.stop() })
+  const { redis, backends: [a, b], nodes: [node] } = await meshScenario(t, {
+    backends: ['a', 'b'],
+    nodeArgs: ['--set', 'health.passiveFailures=2', '--set', 'health.ejectBase=1500ms']
+  })
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address, '--endpoint', b.address], redis.url)
   await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served' })
 

@@ -1,18 +1,11 @@
 import t from 'tap'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 t.test('active HTTP checks: new endpoints wait for a pass; fall ejects, rise returns; one prober per endpoint', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const [a, b] = await Promise.all([Backend.start('a'), Backend.start('b')])
-  t.teardown(async () => { await a.close(); await b.close() })
+  const { redis, backends: [a, b], nodes } = await meshScenario(t, { backends: ['a', 'b'], nodes: 3 })
   b.healthy = false
-  const nodes = await Promise.all([1, 2, 3].map(async (i) => await MeshNode.start(`n${i}`, loopback(), redis.url)))
-  t.teardown(async () => { await Promise.all(nodes.map(async (n) => await n.stop())) })
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address, '--endpoint', b.address,
     '--health-path', '/health', '--health-interval', '100ms', '--health-timeout', '500ms', '--health-rise', '2', '--health-fall', '2'], redis.url)
 

@@ -10,13 +10,18 @@ export const CLI = join(__dirname, '..', '..', 'lib', 'cli', 'main.js')
 
 export interface RunResult { code: number, stdout: string, stderr: string }
 
-/** Runs `mesh ARGS` to completion. */
+/** Runs `mesh ARGS` to completion against the registry at `redisUrl`. */
 export async function mesh (args: string[], redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  // --redis goes before a `--` (after it, everything is the service's command).
+  const dash = args.indexOf('--')
+  const argv = dash === -1 ? [...args, '--redis', redisUrl] : [...args.slice(0, dash), '--redis', redisUrl, ...args.slice(dash)]
+  return await runMesh(argv, { env })
+}
+
+/** Runs `mesh ARGS` to completion, as typed (no --redis added), in `cwd`. */
+export async function runMesh (args: string[], o: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
-    // --redis goes before a `--` (after it, everything is the service's command).
-    const dash = args.indexOf('--')
-    const argv = dash === -1 ? [...args, '--redis', redisUrl] : [...args.slice(0, dash), '--redis', redisUrl, ...args.slice(dash)]
-    const child = spawn(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })

@@ -5,32 +5,23 @@
  * v2 under a request loop, a node killed with SIGKILL, drained, and
  * `mesh down`.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { isOurs, type ClusterFile } from '../../lib/cluster/local'
+import { runMesh } from '../helpers/mesh'
 import { freePort } from '../helpers/ports'
 import { waitFor } from '../helpers/wait'
 
-const CLI = join(__dirname, '..', '..', 'lib', 'cli', 'main.js')
 const FAST = ['node.heartbeatInterval=200ms', 'node.heartbeatTtl=1s', 'registry.livenessInterval=200ms', 'registry.blockTimeout=1s',
   'scheduler.reconcileInterval=500ms', 'scheduler.leaseTtl=2s', 'tasks.drainDelay=300ms', 'redis.reconnectMaxDelay=200ms']
 
 interface Run { code: number, stdout: string, stderr: string }
 
 async function mesh (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-    child.once('error', reject)
-    child.once('close', (code) => { resolve({ code: code ?? -1, stdout, stderr }) })
-  })
+  return await runMesh(args, { cwd, env })
 }
 
 async function get (host: string, port: number): Promise<{ status: number, body: string }> {

@@ -1,17 +1,10 @@
 import t from 'tap'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 t.test('--workers 2 shares the listeners across processes; /metrics adds them up; SIGTERM stops all', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const [a, b] = await Promise.all([Backend.start('a'), Backend.start('b')])
-  t.teardown(async () => { await a.close(); await b.close() })
-  const node = await MeshNode.start('n1', loopback(), redis.url, ['--workers', '2'])
-  t.teardown(async () => { await node.stop() })
+  const { redis, backends: [a, b], nodes: [node] } = await meshScenario(t, { backends: ['a', 'b'], nodeArgs: ['--workers', '2'] })
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address, '--endpoint', b.address], redis.url)
   await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served by the workers' })
   const before = await node.metric('mesh_http_requests_total')

@@ -1,18 +1,11 @@
 import t from 'tap'
 import { request } from 'node:http'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 t.test('a client that goes away mid-response aborts the upstream request', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const a = await Backend.start('a')
-  t.teardown(async () => { await a.close() })
-  const node = await MeshNode.start('n1', loopback(), redis.url)
-  t.teardown(async () => { await node.stop() })
+  const { redis, backends: [a], nodes: [node] } = await meshScenario(t)
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
   await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served' })
   await waitFor(() => a.sockets.size === 1, { what: 'one pooled upstream connection' })

@@ -1,17 +1,10 @@
 import t from 'tap'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 t.test('three nodes each spread requests exactly round robin over every endpoint', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const backends = await Promise.all(['a', 'b', 'c'].map(async (n) => await Backend.start(n)))
-  t.teardown(async () => { await Promise.all(backends.map(async (b) => await b.close())) })
-  const nodes = await Promise.all([1, 2, 3].map(async (i) => await MeshNode.start(`n${i}`, loopback(), redis.url)))
-  t.teardown(async () => { await Promise.all(nodes.map(async (n) => await n.stop())) })
+  const { redis, backends, nodes } = await meshScenario(t, { backends: ['a', 'b', 'c'], nodes: 3 })
 
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', ...backends.flatMap((b) => ['--endpoint', b.address])], redis.url)
 

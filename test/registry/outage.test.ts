@@ -1,9 +1,7 @@
 import t from 'tap'
 import { Agent, request } from 'node:http'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 /** A bounded request loop (count and time) counting failures. */
@@ -37,12 +35,7 @@ function loop (url: string, maxRequests: number, maxMs: number): { stop: () => P
 }
 
 t.test('Redis stopped then restarted empty: zero failed requests, state restored, later changes served', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async (n) => await Backend.start(n)))
-  t.teardown(async () => { await Promise.all([a, b, c].map(async (x) => await x.close())) })
-  const nodes = await Promise.all([1, 2].map(async (i) => await MeshNode.start(`n${i}`, loopback(), redis.url)))
-  t.teardown(async () => { await Promise.all(nodes.map(async (n) => await n.stop())) })
+  const { redis, backends: [a, b, c], nodes } = await meshScenario(t, { backends: ['a', 'b', 'c'], nodes: 2 })
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address, '--endpoint', b.address], redis.url)
   for (const n of nodes) await waitFor(async () => (await httpGet(`http://${n.addr}:8080/`)).status === 200, { what: `web on ${n.name}` })
 

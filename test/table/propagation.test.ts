@@ -1,9 +1,7 @@
 import t from 'tap'
 import { connect } from 'node:net'
-import { Backend } from '../helpers/backend'
-import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
-import { loopback } from '../helpers/ports'
-import { TestRedis } from '../helpers/redis'
+import { httpGet, meshOk } from '../helpers/mesh'
+import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 async function answers (url: string, n: number): Promise<Set<string>> {
@@ -24,12 +22,7 @@ async function refused (host: string, port: number): Promise<boolean> {
 }
 
 t.test('endpoint add and remove propagate to every node; service rm closes the listener', async (t) => {
-  const redis = await TestRedis.start()
-  t.teardown(async () => { await redis.close() })
-  const [a, b] = await Promise.all([Backend.start('a'), Backend.start('b')])
-  t.teardown(async () => { await a.close(); await b.close() })
-  const nodes = await Promise.all([1, 2].map(async (i) => await MeshNode.start(`n${i}`, loopback(), redis.url)))
-  t.teardown(async () => { await Promise.all(nodes.map(async (n) => await n.stop())) })
+  const { redis, backends: [a, b], nodes } = await meshScenario(t, { backends: ['a', 'b'], nodes: 2 })
 
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
   for (const n of nodes) {
