@@ -20,6 +20,7 @@ const browserRequest = [
   'X-Forwarded-For', '203.0.113.9',
   'Upgrade-Insecure-Requests', '1'
 ]
+const scratch: string[] = []
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 const smallResponse = [b('content-type'), b('text/plain'), b('content-length'), b('16'), b('Date'), b('Wed, 25 Nov 2026 01:23:32 GMT'),
   b('Connection'), b('keep-alive'), b('Keep-Alive'), b('timeout=65')]
@@ -31,6 +32,6 @@ const info: RequestInfo = { host: '', hasBody: false }
 runCases('headers', [
   { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', true, info) },
   { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', true, info) },
-  { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHeaders(smallResponse) },
-  { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHeaders(typicalResponse) }
+  { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHeaders(smallResponse, scratch) },
+  { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHeaders(typicalResponse, scratch) }
 ])

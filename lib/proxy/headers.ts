@@ -127,12 +127,30 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, xForwar
   return out
 }
 
-/** Upstream raw response headers (Buffers) -> flat string array for writeHead, hop-by-hop removed. */
-export function downstreamResponseHeaders (raw: Buffer[]): string[] {
-  const out: string[] = []
+/** A non-negative decimal Content-Length value, or -1. */
+function parseLength (b: Buffer): number {
+  if (b.length === 0 || b.length > 15) return -1
+  let n = 0
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return n
+}
+
+/**
+ * Upstream raw response headers (Buffers) -> flat string array for
+ * writeHead, hop-by-hop removed. `out` is a scratch array, emptied first
+ * (writeHead copies what it needs). Returns the Content-Length, or -1.
+ */
+export function downstreamResponseHeaders (raw: Buffer[], out: string[]): number {
+  out.length = 0
+  let contentLength = -1
   let connection: string | null = null
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
+    if (name.length === 14 && eqLowerBuf(name, 'content-length')) contentLength = parseLength(raw[i + 1])
     if (isHopResponseHeader(name)) {
       if (name.length === 10 && eqLowerBuf(name, 'connection')) {
         const value = raw[i + 1]
@@ -154,5 +172,5 @@ export function downstreamResponseHeaders (raw: Buffer[]): string[] {
       }
     }
   }
-  return out
+  return contentLength
 }

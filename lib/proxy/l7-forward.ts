@@ -26,6 +26,9 @@ export interface ForwardContext {
 
 const kForward = Symbol('mesh.forward')
 
+/** Scratch array for response headers: writeHead copies them out synchronously. */
+const responseHeaders: string[] = []
+
 type Sock = Socket & { [kForward]?: Forward | null }
 
 /**
@@ -61,6 +64,8 @@ export class Forward {
   clientGone = false
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
+  /** Response body bytes still to come when the upstream sent Content-Length, else -1. */
+  bodyLeft = -1
   /** An earlier request on the same client connection still in flight (pipelining), else null. */
   prevOnSocket: Forward | null
 
@@ -107,12 +112,21 @@ export class Forward {
     const res = this.res
     res.sendDate = false
     if (this.ctx.draining) res.shouldKeepAlive = false
-    res.writeHead(statusCode, statusText, downstreamResponseHeaders(rawHeaders))
+    this.bodyLeft = downstreamResponseHeaders(rawHeaders, responseHeaders)
+    res.writeHead(statusCode, statusText, responseHeaders)
     ep.responses[(statusCode / 100) | 0]++
     return true
   }
 
   onData (chunk: Buffer): boolean {
+    // The chunk that completes a Content-Length body ends the response in the
+    // same call (one write, no cork/uncork tick): the common small-response case.
+    if (chunk.length === this.bodyLeft) {
+      this.bodyLeft = 0
+      this.res.end(chunk)
+      return true
+    }
+    if (this.bodyLeft > 0) this.bodyLeft -= chunk.length
     const ok = this.res.write(chunk)
     if (!ok) this.res.once('drain', this.resume as () => void)
     return ok
@@ -120,7 +134,7 @@ export class Forward {
 
   onComplete (): void {
     this.done = true
-    this.res.end()
+    if (!this.res.writableEnded) this.res.end()
     this.#finish()
   }
 
