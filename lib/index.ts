@@ -23,6 +23,9 @@ import { TableBuilder } from './table/table-builder'
 import { TableSource } from './table/table-source'
 import { PassiveHealth } from './balancer/passive-health'
 import { ListenerSet } from './proxy/listeners'
+import type { L7Options } from './proxy/l7-listener'
+import { warmUp } from './proxy/warmup'
+import type { PoolOptions } from './balancer/endpoint'
 import { Prober } from './health/prober'
 import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
@@ -86,23 +89,44 @@ function createContext (config: Config): NodeContext {
   return { config, node, store, feed, newRedis: connect }
 }
 
-function startDataPlane (ctx: NodeContext): DataPlane {
-  const { config, feed } = ctx
+function poolOptions (config: Config): PoolOptions {
   const p = config.proxy
-  const tables = new TableSource(feed, new TableBuilder({
+  return {
     connectTimeout: p.connectTimeout,
     headersTimeout: p.headersTimeout,
     bodyTimeout: p.bodyTimeout,
     keepAliveTimeout: p.upstreamKeepAlive,
     connections: p.upstreamConnections,
     maxHeaderSize: p.maxHeaderSize
-  }))
+  }
+}
+
+function l7Options (config: Config): L7Options {
+  const p = config.proxy
+  return { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded }
+}
+
+/** Compiles the forwarding path before the first client (see proxy/warmup.ts). */
+async function warmDataPlane (config: Config): Promise<void> {
+  if (config.proxy.warmupRequests === 0) return
+  try {
+    const ms = await warmUp(config.proxy.warmupRequests, l7Options(config), poolOptions(config))
+    log.info(`warmed up the L7 path: ${config.proxy.warmupRequests} requests in ${ms} ms`)
+  } catch (err) {
+    log.warn(`warm-up skipped: ${(err as Error).message}`)
+  }
+}
+
+function startDataPlane (ctx: NodeContext): DataPlane {
+  const { config, feed } = ctx
+  const p = config.proxy
+  const tables = new TableSource(feed, new TableBuilder(poolOptions(config)))
   const passive = new PassiveHealth({ failures: config.health.passiveFailures, ejectBase: config.health.ejectBase, ejectMax: config.health.ejectMax })
   const listeners = new ListenerSet({
     bind: config.node.bind,
     listenRetry: config.node.listenRetry,
     maxTries: p.maxTries,
-    l7: { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded },
+    l7: l7Options(config),
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
   }, passive)
   tables.on('swap', (table) => { listeners.apply(table) })
@@ -138,6 +162,7 @@ export async function startNode (config: Config): Promise<RunningNode> {
   if (config.node.workers > 1 && cluster.isPrimary) return await startPrimary(config)
   if (cluster.isWorker) return await startWorker(config)
 
+  await warmDataPlane(config)
   const ctx = createContext(config)
   const data = startDataPlane(ctx)
   await startFeed(ctx)
@@ -180,6 +205,7 @@ function stopper (ctx: NodeContext, data: DataPlane | null, control: ReturnType<
 }
 
 async function startWorker (config: Config): Promise<RunningNode> {
+  await warmDataPlane(config)
   const ctx = createContext(config)
   const data = startDataPlane(ctx)
   const registry = createRegistry(ctx.node.name, true)

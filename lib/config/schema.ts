@@ -45,7 +45,8 @@ export const SCHEMA = {
     maxTries: int(1, 16),
     maxHeaderSize: int(1024, 1_048_576),
     xForwarded: bool,
-    accessLog: bool
+    accessLog: bool,
+    warmupRequests: int(0, 1_000_000)
   },
   tcp: { connectTimeout: posDur, idleTimeout: dur, maxTries: int(1, 16) },
   health: {

@@ -41,7 +41,8 @@ export async function meshOk (args: string[], redisUrl: string): Promise<string>
 /** Fast test timings: failures noticed in well under a second. */
 export const FAST = [
   'registry.livenessInterval=200ms', 'registry.resyncInterval=2s', 'registry.blockTimeout=1s',
-  'node.heartbeatInterval=200ms', 'node.heartbeatTtl=1s', 'redis.reconnectMaxDelay=200ms', 'node.listenRetry=200ms'
+  'node.heartbeatInterval=200ms', 'node.heartbeatTtl=1s', 'redis.reconnectMaxDelay=200ms', 'node.listenRetry=200ms',
+  'proxy.warmupRequests=0' // test/proxy/warmup.test.ts runs it; the rest start faster without
 ]
 
 export class MeshNode {
