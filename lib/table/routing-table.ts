@@ -45,8 +45,8 @@ export class PortEntry {
   /** The port's only route when it has no host names; else null. */
   readonly single: Route | null
   readonly exact: ReadonlyMap<string, Route>
-  /** `*.example.com` routes by suffix (`.example.com`), longest first. */
-  readonly wildcards: ReadonlyArray<readonly [string, Route]>
+  /** `*.example.com` routes by suffix (`.example.com`). */
+  readonly wildcards: ReadonlyMap<string, Route>
   readonly routes: readonly Route[]
 
   constructor (port: number, protocol: Protocol, routes: readonly Route[]) {
@@ -54,16 +54,15 @@ export class PortEntry {
     this.protocol = protocol
     this.routes = routes
     const exact = new Map<string, Route>()
-    const wildcards: Array<[string, Route]> = []
+    const wildcards = new Map<string, Route>()
     let single: Route | null = null
     for (const r of routes) {
       if (r.hosts.length === 0) single = r
       for (const h of r.hosts) {
-        if (h.startsWith('*.')) wildcards.push([h.slice(1), r])
+        if (h.startsWith('*.')) wildcards.set(h.slice(1), r)
         else exact.set(h, r)
       }
     }
-    wildcards.sort((a, b) => b[0].length - a[0].length)
     this.single = single
     this.exact = exact
     this.wildcards = wildcards
@@ -79,8 +78,11 @@ export class PortEntry {
     if (host.endsWith('.')) host = host.slice(0, -1)
     const hit = this.exact.get(host)
     if (hit !== undefined) return hit
-    for (const [suffix, route] of this.wildcards) {
-      if (host.length > suffix.length && host.endsWith(suffix)) return route
+    if (this.wildcards.size === 0) return null
+    // Longest matching `*.suffix` first: one map probe per label, not one per wildcard.
+    for (let dot = host.indexOf('.', 1); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+      const route = this.wildcards.get(host.slice(dot))
+      if (route !== undefined) return route
     }
     return null
   }
