@@ -126,6 +126,7 @@ function startDataPlane (ctx: NodeContext): DataPlane {
     bind: config.node.bind,
     listenRetry: config.node.listenRetry,
     maxTries: p.maxTries,
+    accessLog: p.accessLog,
     l7: l7Options(config),
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
   }, passive)

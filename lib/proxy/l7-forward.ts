@@ -16,12 +16,15 @@ import type { Route } from '../table/routing-table'
 import { classify, isIdempotent } from './errors-map'
 import { downstreamResponseHeaders } from './headers'
 import { sendError } from './responses'
+import type { AccessLog } from './access-log'
 
 export interface ForwardContext {
   passive: PassiveHealth
   maxTries: number
   /** Set once at shutdown: responses say Connection: close so keep-alive clients leave. */
   draining: boolean
+  /** null when the access log is off. */
+  accessLog: AccessLog | null
 }
 
 const kForward = Symbol('mesh.forward')
@@ -64,6 +67,8 @@ export class Forward {
   clientGone = false
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
+  /** Status sent to the client (for the access log). */
+  status = 0
   /** Response body bytes still to come when the upstream sent Content-Length, else -1. */
   bodyLeft = -1
   /** An earlier request on the same client connection still in flight (pipelining), else null. */
@@ -115,6 +120,7 @@ export class Forward {
     this.bodyLeft = downstreamResponseHeaders(rawHeaders, responseHeaders)
     res.writeHead(statusCode, statusText, responseHeaders)
     ep.responses[(statusCode / 100) | 0]++
+    this.status = statusCode
     return true
   }
 
@@ -133,23 +139,22 @@ export class Forward {
   }
 
   onComplete (): void {
-    this.done = true
     if (!this.res.writableEnded) this.res.end()
-    this.#finish()
+    ;(this.ep as Endpoint).active--
+    this.#end(this.status)
   }
 
   onError (err: Error): void {
     const ep = this.ep as Endpoint
     ep.active--
     if (this.clientGone) {
-      this.done = true
-      this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+      this.#end(499)
       return
     }
     if (this.responded) {
-      this.done = true
       this.res.destroy(err)
       this.route.stats.upstreamErrors[classify(err).kind]++
+      this.#end(this.status)
       return
     }
     const c = classify(err)
@@ -164,15 +169,17 @@ export class Forward {
         return
       }
     }
-    this.done = true
     sendError(this.res, c.status, `${c.status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway'}: service "${this.route.service}" endpoint ${ep.address} failed (${(err as { code?: string }).code ?? err.message})\n`,
       c.status === 504 ? 'MESH_ERR_UPSTREAM_TIMEOUT' : 'MESH_ERR_UPSTREAM')
     this.route.stats.generated[5]++
-    this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+    this.#end(c.status)
   }
 
-  #finish (): void {
-    (this.ep as Endpoint).active--
-    this.route.stats.duration.observe((performance.now() - this.start) / 1000)
+  /** Every outcome ends here once: duration metric, access log. */
+  #end (status: number): void {
+    this.done = true
+    const seconds = (performance.now() - this.start) / 1000
+    this.route.stats.duration.observe(seconds)
+    if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.req, status, this.route.service, (this.ep as Endpoint).address, seconds)
   }
 }

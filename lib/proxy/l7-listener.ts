@@ -68,12 +68,14 @@ export class L7Listener {
     if (route === null) {
       const host = hostOf(req.rawHeaders) ?? ''
       sendError(res, 404, `404 Not Found: no service for host "${host}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE')
+      this.#ctx.accessLog?.request(req, 404, '-', '-', (performance.now() - start) / 1000)
       return
     }
     const ep = route.balancer.pick()
     if (ep === null) {
       route.stats.generated[5]++
       sendError(res, 503, route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
+      this.#ctx.accessLog?.request(req, 503, route.service, '-', (performance.now() - start) / 1000)
       return
     }
     const info = this.#info

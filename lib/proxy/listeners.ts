@@ -11,6 +11,7 @@ import { L4Listener, type L4Options } from './l4-listener'
 import type { ForwardContext } from './l7-forward'
 import { L7Listener, type L7Options } from './l7-listener'
 import { UpgradeProxy } from './upgrade'
+import { AccessLog } from './access-log'
 
 const log = createLogger('listener')
 
@@ -34,6 +35,7 @@ export interface ListenerOptions {
   l7: L7Options
   l4: L4Options
   maxTries: number
+  accessLog: boolean
 }
 
 export class ListenerSet {
@@ -49,7 +51,7 @@ export class ListenerSet {
   constructor (options: ListenerOptions, passive: PassiveHealth) {
     this.#options = options
     this.#passive = passive
-    this.#ctx = { passive, maxTries: options.maxTries, draining: false }
+    this.#ctx = { passive, maxTries: options.maxTries, draining: false, accessLog: options.accessLog ? new AccessLog() : null }
     this.#upgrade = new UpgradeProxy(passive, options.l7.xForwarded)
   }
 
@@ -136,5 +138,6 @@ export class ListenerSet {
     clearTimeout(timer)
     clearInterval(sweep)
     for (const l of open) l.impl.dropConnections()
+    this.#ctx.accessLog?.close()
   }
 }
