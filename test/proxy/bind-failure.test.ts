@@ -19,7 +19,9 @@ t.test('a published port that cannot be bound is logged and counted, then retrie
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
 
   await waitFor(async () => (await node.metric('mesh_listeners', 'state="failed"')) === 1, { what: 'listener reported failed' })
-  t.match(node.log, new RegExp(`cannot listen on ${addr.replace(/\./g, '\\.')}:8080 \\(EADDRINUSE\\)`), 'one clear log line names the address and the error')
+  const line = new RegExp(`cannot listen on ${addr.replace(/\./g, '\\.')}:8080 \\(EADDRINUSE\\)`)
+  await waitFor(() => line.test(node.log), { what: 'the bind failure logged' })
+  t.pass('one clear log line names the address and the error')
   t.ok(await node.metric('mesh_listener_bind_failures_total') >= 1, 'bind failures counted')
   t.equal(node.proc.exitCode, null, 'the node keeps running')
 
