@@ -53,7 +53,8 @@ t.test('agent runs an assigned task: env, port, readiness, logs, stop', async (t
   const stopped = await waitFor(async () => (await cluster.tasks('web')).find((x) => x.id === task.id && x.state === 'shutdown'), { what: 'task shutdown' })
   t.equal(stopped.desired, 'shutdown')
   await t.rejects(httpGet(running.host, running.port), 'the process is gone')
-  t.ok((await cluster.store.redis.xrange(cluster.store.keys.logs('web'), '-', '+')).some(([, f]) => f.includes('SIGTERM')), 'the task saw SIGTERM')
+  await waitFor(async () => (await cluster.store.redis.xrange(cluster.store.keys.logs('web'), '-', '+')).some(([, f]) => f.includes('SIGTERM')), { what: 'the task\'s SIGTERM line in the log stream' })
+  t.pass('the task saw SIGTERM')
 })
 
 t.test('a command that cannot start is a failed task with the OS error', async (t) => {
