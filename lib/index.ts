@@ -11,8 +11,6 @@
  */
 import cluster from 'node:cluster'
 import type { Server } from 'node:http'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { AggregatorRegistry, type Registry } from 'prom-client'
 import type { Config } from './config/schema'
 import { createRedis, redactUrl } from './registry/client'
@@ -30,6 +28,8 @@ import { Prober } from './health/prober'
 import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
 import { Membership } from './node/membership'
+import { startAgent } from './agent/agent'
+import { startScheduler } from './scheduler/scheduler'
 import type { NodeContext, NodeIdentity, Subsystem } from './node/context'
 import { createLogger } from './util/log'
 
@@ -51,16 +51,6 @@ export interface RunningNode {
   admin: Server | null
   /** Stops accepting, drains in flight (bounded), stops tasks, deregisters. */
   stop: () => Promise<void>
-}
-
-/** Optional subsystems (agent, scheduler) are loaded when their modules are built. */
-function loadSubsystem (file: string, exportName: string): ((ctx: NodeContext) => Subsystem) | null {
-  const path = join(__dirname, file)
-  if (!existsSync(`${path}.js`)) return null
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path) as Record<string, unknown>
-  const fn = mod[exportName]
-  return typeof fn === 'function' ? fn as (ctx: NodeContext) => Subsystem : null
 }
 
 function createContext (config: Config): NodeContext {
@@ -149,9 +139,7 @@ function startControl (ctx: NodeContext, servedRev: () => number): { membership:
     admin: config.node.admin
   }, servedRev)
   const prober = new Prober(feed, store, node.id)
-  const startAgent = loadSubsystem('agent/agent', 'startAgent')
-  const startScheduler = node.role === 'manager' ? loadSubsystem('scheduler/scheduler', 'startScheduler') : null
-  return { membership, prober, agent: startAgent?.(ctx) ?? null, scheduler: startScheduler?.(ctx) ?? null }
+  return { membership, prober, agent: startAgent(ctx), scheduler: node.role === 'manager' ? startScheduler(ctx) : null }
 }
 
 async function startFeed (ctx: NodeContext): Promise<void> {
