@@ -2,7 +2,7 @@ import t from 'tap'
 import { SCHEMA_VERSION, type TaskRecord } from '../../lib/registry/types'
 import { newId } from '../../lib/util/ids'
 import { waitFor } from '../helpers/wait'
-import { httpGet, makeSpec, TestCluster, type TestNode } from '../scheduler/fixture'
+import { httpGet, makeSpec, TestCluster, type TestNode } from '../helpers/cluster-fixture'
 
 /** A task record as the scheduler writes it, assigned to `node`. */
 function assigned (spec: { id: string, name: string, version: number }, node: TestNode, slot = 1): TaskRecord {

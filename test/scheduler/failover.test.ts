@@ -3,7 +3,7 @@ import { isMeshError } from '../../lib/errors'
 import { nodeIdFor } from '../../lib/registry/ids'
 import { parseLease } from '../../lib/scheduler/lease'
 import { waitFor } from '../helpers/wait'
-import { makeSpec, TestCluster } from './fixture'
+import { makeSpec, TestCluster } from '../helpers/cluster-fixture'
 
 t.test('manager killed with SIGKILL: the standby takes over within the lease TTL; the old token is refused', async (t) => {
   const cluster = await TestCluster.start(t)

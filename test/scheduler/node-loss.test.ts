@@ -1,6 +1,6 @@
 import t from 'tap'
 import { waitFor } from '../helpers/wait'
-import { makeSpec, TestCluster } from './fixture'
+import { makeSpec, TestCluster } from '../helpers/cluster-fixture'
 
 t.test('a node whose heartbeat expires has its tasks rescheduled within heartbeat TTL + one reconcile interval', async (t) => {
   const cluster = await TestCluster.start(t)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { waitFor } from '../helpers/wait'
-import { httpGet, makeSpec, TestCluster } from './fixture'
+import { httpGet, makeSpec, TestCluster } from '../helpers/cluster-fixture'
 
 const perNode = (tasks: Array<{ node: string }>, cluster: TestCluster): Record<string, number> => {
   const out: Record<string, number> = {}

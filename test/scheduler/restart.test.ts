@@ -1,6 +1,6 @@
 import t from 'tap'
 import { waitFor } from '../helpers/wait'
-import { makeSpec, TestCluster } from './fixture'
+import { makeSpec, TestCluster } from '../helpers/cluster-fixture'
 
 t.test('a crashing task is replaced in its slot, with back-off and bounded history', async (t) => {
   const cluster = await TestCluster.start(t, { 'tasks.historyLimit': '2', 'tasks.restartDelay': '100ms', 'tasks.restartMaxDelay': '1s' })

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import type { TaskRecord } from '../../lib/registry/types'
 import { waitFor } from '../helpers/wait'
-import { httpGet, makeSpec, TestCluster } from './fixture'
+import { httpGet, makeSpec, TestCluster } from '../helpers/cluster-fixture'
 
 /** Samples the tasks every 20 ms until `done`, returning every sample. */
 async function timeline (cluster: TestCluster, service: string, done: () => Promise<boolean>, timeout = 15_000): Promise<TaskRecord[][]> {
