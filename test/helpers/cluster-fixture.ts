@@ -19,9 +19,9 @@ import { SCHEMA_VERSION, type NodeRecord, type ServiceSpec, type TaskRecord } fr
 import { newId } from '../../lib/util/ids'
 import { startAgent, type Agent } from '../../lib/agent/agent'
 import { startScheduler, type Scheduler } from '../../lib/scheduler/scheduler'
-import { TestRedis } from '../helpers/redis'
-import { loopback } from '../helpers/ports'
-import { waitFor } from '../helpers/wait'
+import { TestRedis } from './redis'
+import { loopback } from './ports'
+import { waitFor } from './wait'
 
 /** Fast timings so reschedules, failovers and updates take well under a second or two. */
 export const FAST: Record<string, string> = {
