@@ -93,7 +93,7 @@ function poolOptions (config: Config): PoolOptions {
 
 function l7Options (config: Config): L7Options {
   const p = config.proxy
-  return { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded }
+  return { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded, connectTimeout: p.connectTimeout }
 }
 
 /** Compiles the forwarding path before the first client (see proxy/warmup.ts). */

@@ -17,6 +17,8 @@ export interface L7Options {
   clientHeadersTimeout: number
   clientIdleTimeout: number
   clientRequestTimeout: number
+  /** Upstream connect timeout for Upgrade requests (plain requests use the pool's). */
+  connectTimeout: number
   maxHeaderSize: number
   xForwarded: boolean
 }

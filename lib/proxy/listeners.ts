@@ -52,7 +52,7 @@ export class ListenerSet {
     this.#options = options
     this.#passive = passive
     this.#ctx = { passive, maxTries: options.maxTries, draining: false, accessLog: options.accessLog ? new AccessLog() : null }
-    this.#upgrade = new UpgradeProxy(passive, options.l7.xForwarded)
+    this.#upgrade = new UpgradeProxy(passive, { xForwarded: options.l7.xForwarded, connectTimeout: options.l7.connectTimeout, maxTries: options.maxTries })
   }
 
   get listeners (): ReadonlyMap<number, Listener> { return this.#listeners }

@@ -1,13 +1,17 @@
 /**
  * WebSocket and other Upgrade requests, proxied with http-proxy (it pipes the
- * upgraded sockets both ways). Same route lookup and round robin as L7.
+ * upgraded sockets both ways). Same route lookup and round robin as L7, and
+ * the same retry rule: the TCP connection is made here first, so a failed
+ * connect goes to the next endpoint before http-proxy (which would close the
+ * client socket on any error) sees the request.
  */
-import type { IncomingMessage } from 'node:http'
+import { Agent, type IncomingMessage } from 'node:http'
+import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import httpProxy from 'http-proxy'
 import type { PassiveHealth } from '../balancer/passive-health'
 import type { Endpoint } from '../balancer/endpoint'
-import type { PortEntry } from '../table/routing-table'
+import type { PortEntry, Route } from '../table/routing-table'
 import { classify } from './errors-map'
 import { hostOf } from './host-header'
 
@@ -16,14 +20,37 @@ function reject (socket: Duplex, status: number, reason: string, body: string): 
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }
 
+/** Hands http-proxy the connection already made to the endpoint. */
+class ConnectedAgent extends Agent {
+  readonly #socket: Socket
+  constructor (socket: Socket) {
+    super({ keepAlive: false })
+    this.#socket = socket
+  }
+
+  override createConnection (): Socket {
+    return this.#socket
+  }
+}
+
+export interface UpgradeOptions {
+  xForwarded: boolean
+  connectTimeout: number
+  maxTries: number
+}
+
 export class UpgradeProxy {
   readonly #proxy: httpProxy
   readonly #passive: PassiveHealth
   readonly #xForwarded: boolean
+  readonly #connectTimeout: number
+  readonly #maxTries: number
 
-  constructor (passive: PassiveHealth, xForwarded: boolean) {
+  constructor (passive: PassiveHealth, options: UpgradeOptions) {
     this.#passive = passive
-    this.#xForwarded = xForwarded
+    this.#xForwarded = options.xForwarded
+    this.#connectTimeout = options.connectTimeout
+    this.#maxTries = options.maxTries
     // xfwd off: http-proxy would append to the client's X-Forwarded-* (trusting them);
     // like plain requests, ours replace them (handle()).
     this.#proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, proxyTimeout: 0 })
@@ -68,9 +95,40 @@ export class UpgradeProxy {
       delete h['x-forwarded-port']
       delete h['x-forwarded-host']
     }
-    ;(req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint = ep
-    ep.responses[1]++
-    this.#proxy.ws(req, socket, head, { target: ep.origin })
+    this.#dial(route, ep, 1, req, socket, head)
+  }
+
+  #dial (route: Route, ep: Endpoint, tries: number, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const up = connect({ host: ep.host, port: ep.port, noDelay: true })
+    up.setTimeout(this.#connectTimeout)
+    const fail = (err: Error & { code?: string }): void => {
+      up.destroy()
+      const c = classify(err)
+      route.stats.upstreamErrors[c.kind]++
+      this.#passive.failure(ep, err.code ?? err.message)
+      if (socket.destroyed) return
+      if (tries < this.#maxTries && tries < route.balancer.endpoints.length) {
+        const next = route.balancer.pick()
+        if (next !== null && next !== ep) {
+          this.#dial(route, next, tries + 1, req, socket, head)
+          return
+        }
+      }
+      route.stats.generated[5]++
+      reject(socket, c.status, c.status === 504 ? 'Gateway Timeout' : 'Bad Gateway', `${c.status} ${c.status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}: upgrade to ${ep.address} failed (${err.code ?? err.message})\n`)
+    }
+    const onTimeout = (): void => { fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })) }
+    up.once('error', fail)
+    up.once('timeout', onTimeout)
+    up.once('connect', () => {
+      up.off('error', fail)
+      up.off('timeout', onTimeout)
+      up.setTimeout(0)
+      this.#passive.success(ep)
+      ;(req as IncomingMessage & { meshEndpoint?: Endpoint }).meshEndpoint = ep
+      ep.responses[1]++
+      this.#proxy.ws(req, socket, head, { target: ep.origin, agent: new ConnectedAgent(up) })
+    })
   }
 
   close (): void {

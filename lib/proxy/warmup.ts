@@ -38,7 +38,7 @@ export async function warmUp (requests: number, options: L7Options, pool: PoolOp
   balancer.setEndpoints([ep])
   const route = new Route('warmup', 'warmup', 0, 80, 'http', [], balancer, new RouteStats('warmup', 0, 'http'), null, 0)
   const passive = new PassiveHealth({ failures: 1_000_000, ejectBase: 1, ejectMax: 1 })
-  const upgrade = new UpgradeProxy(passive, options.xForwarded)
+  const upgrade = new UpgradeProxy(passive, { xForwarded: options.xForwarded, connectTimeout: options.connectTimeout, maxTries: 1 })
   const listener = new L7Listener(new PortEntry(0, 'http', [route]), options, { passive, maxTries: 1, draining: false, accessLog: null }, upgrade)
   const port = await listen(listener.server)
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })

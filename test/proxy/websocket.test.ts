@@ -128,6 +128,21 @@ t.test('WebSocket upgrade through the L7 port reaches the backend and echoes bot
     t.equal(u.status, 502, 'Bad Gateway')
   })
 
+  t.test('an upgrade whose connect fails goes to the next endpoint', async (t) => {
+    const deadHost = loopback()
+    const dead = `${deadHost}:${await freePort(deadHost)}`
+    const live = await Backend.start('wslive')
+    t.teardown(async () => { await live.close() })
+    await meshOk(['service', 'create', '--name', 'wsretry', '--publish', '8093:80', '-d', '--endpoint', dead, '--endpoint', live.address], redis.url)
+    await waitFor(async () => (await httpGet(`http://${node.addr}:8093/`)).status === 200, { what: 'port 8093 served' })
+    for (let i = 0; i < 4; i++) {
+      const u = await upgrade(node.addr, 8093, randomBytes(16).toString('base64'))
+      u.socket.destroy()
+      t.equal(u.status, 101, `upgrade ${i}: switched protocols (the dead endpoint was skipped)`)
+      t.equal(u.headers.get('x-backend'), 'wslive', `upgrade ${i}: served by the live endpoint`)
+    }
+  })
+
   t.test('the upgrade request carries our X-Forwarded-* (client values replaced), not proxy hop-by-hop headers', async (t) => {
     // Answers 101 with the request headers it saw, JSON in one response header.
     const host = loopback()
