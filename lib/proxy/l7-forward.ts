@@ -178,6 +178,9 @@ export class Forward {
   /** Every outcome ends here once: duration metric, access log. */
   #end (status: number): void {
     this.done = true
+    // Let go of the finished request: the socket is long-lived, a reference from it would keep this one alive.
+    const socket = this.req.socket as Sock
+    if (socket[kForward] === this) socket[kForward] = this.prevOnSocket
     const seconds = (performance.now() - this.start) / 1000
     this.route.stats.duration.observe(seconds)
     if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.req, status, this.route.service, (this.ep as Endpoint).address, seconds)
