@@ -5,6 +5,8 @@
  *   GET /bytes?n=N   -> N bytes streamed
  *   POST /count      -> "<bytes received>\n" (streams, never buffers)
  *   GET /slow?ms=N   -> answers after N ms
+ *   GET /status?code=N -> an empty response with that status
+ *   GET /chunked     -> two chunks 20 ms apart (no Content-Length)
  *   GET /health      -> 200 or 503 (backend.healthy)
  *   Upgrade          -> 101 with a real WebSocket accept key, then echoes bytes
  */
@@ -50,6 +52,12 @@ export class Backend {
         req.on('end', () => { res.end(`${n}\n`) })
       } else if (url.pathname === '/slow') {
         setTimeout(() => { res.end(`${this.name}\n`) }, Number(url.searchParams.get('ms') ?? '1000'))
+      } else if (url.pathname === '/status') {
+        res.writeHead(Number(url.searchParams.get('code') ?? '200'), { etag: '"v1"' })
+        res.end()
+      } else if (url.pathname === '/chunked') {
+        res.write(`${this.name} part1\n`)
+        setTimeout(() => { res.end(`${this.name} part2\n`) }, 20)
       } else if (url.pathname === '/health') {
         res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok\n' : 'down\n')
       } else {
