@@ -24,8 +24,7 @@ import http from 'node:http'
 import { debuglog } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import path from 'node:path'
-import Redis from 'ioredis'
-import { RegistryStore, type WriteOp } from '../lib/registry/store'
+import type { WriteOp } from '../lib/registry/store'
 import { staticTaskId } from '../lib/registry/ids'
 import type { HealthRecord, ServiceSpec, TaskRecord } from '../lib/registry/types'
 import { newId } from '../lib/util/ids'
@@ -33,7 +32,7 @@ import { parseArgs } from './common/args'
 import { fmt, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { get, meshCli, meshMissing, metricValue, startMeshNode, waitServing, ROOT } from './common/mesh'
 import { assertFree, startProc, stopProc, waitForPort, type Proc } from './common/procs'
-import { startRedis } from './common/redis'
+import { openStore, startRedis } from './common/redis'
 
 const args = parseArgs()
 const COUNTS = args.get('services', '10,1000').split(',').map(Number)
@@ -107,9 +106,7 @@ const health = (status: 'healthy' | 'unhealthy'): HealthRecord => ({ v: 1, statu
 
 async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, Stats>, writeAck: Stats }> {
   const redis = await startRedis('1')
-  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  await client.connect()
-  const store = new RegistryStore(client, PREFIX)
+  const { client, store } = await openStore(redis.url, PREFIX)
   let node: Proc | null = null
   try {
     // Template through the CLI, so the bench follows whatever records it writes.

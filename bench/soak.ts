@@ -10,8 +10,7 @@
  * request count is reached or --max-seconds have passed.
  */
 import path from 'node:path'
-import Redis from 'ioredis'
-import { RegistryStore, type WriteOp } from '../lib/registry/store'
+import type { WriteOp } from '../lib/registry/store'
 import { nodeIdFor, staticTaskId } from '../lib/registry/ids'
 import type { TaskRecord } from '../lib/registry/types'
 import { parseArgs } from './common/args'
@@ -19,7 +18,7 @@ import { fmt, mb, ms, saveResults, table, verdictTable, type Verdict } from './c
 import { runLoad } from './common/load'
 import { get, meshCli, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
 import { assertFree, rssBytes, sleep, startProc, stopProc, tree, waitForPort, type Proc } from './common/procs'
-import { startRedis } from './common/redis'
+import { openStore, startRedis } from './common/redis'
 
 const args = parseArgs()
 const REQUESTS = args.num('requests', 1_000_000)
@@ -71,9 +70,7 @@ async function main (): Promise<void> {
     ...BACKENDS.flatMap((b) => ['--listen', b])], { cpu: '1' })
   for (const b of BACKENDS) await waitForPort(b.split(':')[0], Number(b.split(':')[1]), 10_000, backends)
   const redis = await startRedis('1')
-  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
-  await client.connect()
-  const store = new RegistryStore(client, PREFIX)
+  const { client, store } = await openStore(redis.url, PREFIX)
   let node: Proc | null = null
   try {
     const eps = BACKENDS.flatMap((b) => ['--endpoint', b])
