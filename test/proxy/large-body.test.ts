@@ -15,7 +15,9 @@ const SIZE = 256 * 1024 * 1024
  * for 256 MB, +56 MB for 1 GB uploads; downloads +1-3 MB. Buffering would
  * show as growth near the body size.
  */
-const LIMIT_MB = 64
+// Half the body size: far below what buffering would take (>= 256 MB), with
+// room above the ~56 MB of uncollected read buffers seen on a busy machine.
+const LIMIT_MB = 128
 
 function status (pid: number, key: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
