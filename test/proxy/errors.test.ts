@@ -74,7 +74,7 @@ t.test('proxy-generated errors and host routing', async (t) => {
     t.equal(r.headers['x-mesh-error'], 'MESH_ERR_UPSTREAM_TIMEOUT')
     t.match(r.body, /service "slow"/, 'body names the service')
     // undici checks header timeouts on a coarse (~0.5 s) tick: 300 ms fires within ~1 s
-    t.ok(Date.now() - started < 1500, `answered after the 300 ms timeout, not the backend's 2 s (${Date.now() - started} ms)`)
+    t.ok(Date.now() - started < 1900, `answered after the 300 ms timeout, not the backend's 2 s (${Date.now() - started} ms)`)
     t.equal((await httpGet(`http://${node.addr}:9006/slow?ms=10`)).status, 200, 'a fast answer still passes')
   })
 

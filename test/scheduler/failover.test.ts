@@ -53,7 +53,7 @@ t.test('a stopping leader hands over at once', async (t) => {
   await a.scheduler?.stop()
   await waitFor(() => b.scheduler?.leader, { timeout: 3000, what: 'mgrB leads' })
   const took = Date.now() - t0
-  t.ok(took < 600, `handover in ${took} ms, well inside the 3 s TTL`)
+  t.ok(took < 2500, `handover in ${took} ms: released, not left to expire (3 s TTL)`)
   t.comment(`graceful handover: ${took} ms`)
 })
 
