@@ -25,7 +25,7 @@ t.test('manager killed with SIGKILL: the standby takes over within the lease TTL
   await waitFor(() => mgr2.scheduler?.leader, { timeout: 5000, what: 'mgr2 leads' })
   const took = Date.now() - t0
   const ttl = cluster.config.scheduler.leaseTtl
-  t.ok(took <= ttl + ttl / 3 + 200, `failover in ${took} ms (lease TTL ${ttl} ms)`)
+  t.ok(took <= ttl + 1000, `failover in ${took} ms (lease TTL ${ttl} ms; 1 s of slack for a loaded machine)`)
   t.comment(`manager failover after SIGKILL: ${took} ms (leaseTtl ${ttl} ms)`)
   const second = parseLease(await cluster.store.redis.get(keys.lease))
   t.equal(second?.nodeId, mgr2.id)
