@@ -31,7 +31,6 @@ export class Endpoint {
   // passive health
   consecutiveFailures = 0
   ejected = false
-  ejectedUntil = 0
   ejections = 0
   /** Current ejection level: the next ejection lasts base * 2^level, capped. */
   ejectLevel = 0
@@ -41,9 +40,6 @@ export class Endpoint {
   /** Responses by status class: index 1..5 = 1xx..5xx; 0 = proxy-generated errors. */
   readonly responses = new Float64Array(6)
   active = 0
-  tcpConnections = 0
-  bytesIn = 0
-  bytesOut = 0
 
   #pool: Pool | null = null
   readonly #poolOptions: PoolOptions

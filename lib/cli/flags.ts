@@ -118,3 +118,14 @@ export function bool (values: Values, name: string): boolean {
 }
 
 export { intValue, replicasValue, durationValue, enumValue } from '../service/values'
+
+/** `--set section.key=value` flags -> config overrides by dotted key. */
+export function parseSetFlags (values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=')
+    if (eq <= 0) throw new MeshError('MESH_ERR_USAGE', `--set "${kv}": use --set section.key=value (e.g. --set proxy.connectTimeout=500ms)`)
+    out[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  return out
+}

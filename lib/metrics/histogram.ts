@@ -24,15 +24,4 @@ export class FixedHistogram {
     this.sum += value
     this.count++
   }
-
-  /** Estimated quantile (upper bucket bound), for benchmark summaries. */
-  quantile (q: number): number {
-    const target = q * this.count
-    let acc = 0
-    for (let i = 0; i < this.counts.length; i++) {
-      acc += this.counts[i]
-      if (acc >= target) return i < this.bounds.length ? this.bounds[i] : Infinity
-    }
-    return NaN
-  }
 }

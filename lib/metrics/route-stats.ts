@@ -4,14 +4,12 @@
  */
 import { FixedHistogram } from './histogram'
 
-export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'protocol', 'no_endpoint', 'no_route'] as const
+export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'protocol'] as const
 export type UpstreamErrorKind = typeof UPSTREAM_ERROR_KINDS[number]
 export const ERR_CONNECT = 0
 export const ERR_TIMEOUT = 1
 export const ERR_RESET = 2
 export const ERR_PROTOCOL = 3
-export const ERR_NO_ENDPOINT = 4
-export const ERR_NO_ROUTE = 5
 
 export class RouteStats {
   readonly service: string

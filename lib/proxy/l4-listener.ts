@@ -49,7 +49,6 @@ class Bridge {
     this.connected = true
     const ep = this.ep as Endpoint
     this.listener.passive.success(ep)
-    ep.tcpConnections++
     up.setTimeout(this.listener.options.idleTimeout)
     if (this.listener.options.idleTimeout > 0) {
       up.on('timeout', () => { up.destroy(); this.client.destroy() })
@@ -88,10 +87,6 @@ class Bridge {
     s.tcpActive--
     s.bytesIn += this.client.bytesRead
     s.bytesOut += this.client.bytesWritten
-    if (this.ep !== null) {
-      this.ep.bytesIn += this.client.bytesRead
-      this.ep.bytesOut += this.client.bytesWritten
-    }
     this.upstream?.destroy()
   }
 }

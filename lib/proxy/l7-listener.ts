@@ -30,8 +30,6 @@ export class L7Listener {
   readonly #ctx: ForwardContext
   readonly #upgrade: UpgradeProxy
   readonly #info: RequestInfo = { host: '', hasBody: false }
-  /** Requests served by this listener (all outcomes). */
-  requests = 0
 
   constructor (entry: PortEntry, options: L7Options, ctx: ForwardContext, upgrade: UpgradeProxy) {
     this.entry = entry
@@ -63,7 +61,6 @@ export class L7Listener {
 
   #onRequest (req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now()
-    this.requests++
     if (this.#ctx.draining) res.shouldKeepAlive = false
     const entry = this.entry
     const route = entry.single ?? entry.lookup(hostOf(req.rawHeaders))

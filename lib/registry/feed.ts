@@ -117,10 +117,7 @@ export class RegistryFeed extends EventEmitter {
   }
 
   #down (err: unknown): void {
-    if (this.up) {
-      this.up = false
-      this.emit('up', false)
-    }
+    this.up = false
     this.#log.once('down', 'warn', `registry ${redactUrl(this.#options.url)} unreachable (${(err as Error).message}); serving the last-known-good table at revision ${this.state.rev}`)
   }
 
@@ -129,7 +126,6 @@ export class RegistryFeed extends EventEmitter {
     if (!this.up) {
       this.up = true
       if (this.#log.reset('down')) this.#log.info(`registry reachable again at revision ${this.state.rev}`)
-      this.emit('up', true)
     }
   }
 
@@ -173,6 +169,7 @@ export class RegistryFeed extends EventEmitter {
       if (res === null) continue
       const entries = res[0][1]
       let applied = 0
+      let gap = false
       let writtenAt: number | null = null
       for (const [id, fields] of entries) {
         this.#lastId = id
@@ -180,8 +177,7 @@ export class RegistryFeed extends EventEmitter {
         if (rev <= this.state.rev) continue
         if (rev !== this.state.rev + 1 || fields[2] === 'restore') {
           this.#log.debug('revision gap at %s (have %d, got %d): full read', id, this.state.rev, rev)
-          if (applied > 0) this.emit('change', 'stream', writtenAt)
-          await this.resync('gap')
+          gap = true
           break
         }
         this.#apply(fields)
@@ -189,7 +185,9 @@ export class RegistryFeed extends EventEmitter {
         writtenAt = Number(id.slice(0, id.indexOf('-')))
         applied++
       }
-      if (applied > 0 && this.#resyncing === null) this.emit('change', 'stream', writtenAt)
+      // A gap ends in a full read, which announces the whole state itself.
+      if (gap) await this.resync('gap')
+      else if (applied > 0 && this.#resyncing === null) this.emit('change', 'stream', writtenAt)
       // A node record changed (joined, left, drained): read liveness now rather than at the next poll.
       if (this.#nodesChanged) {
         this.#nodesChanged = false

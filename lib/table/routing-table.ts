@@ -92,13 +92,11 @@ export class RoutingTable {
   readonly rev: number
   readonly ports: ReadonlyMap<number, PortEntry>
   readonly endpointCount: number
-  readonly builtAt: number
 
   constructor (rev: number, ports: ReadonlyMap<number, PortEntry>, endpointCount: number) {
     this.rev = rev
     this.ports = ports
     this.endpointCount = endpointCount
-    this.builtAt = Date.now()
   }
 
   static empty (): RoutingTable {

@@ -1,26 +1,14 @@
 /** Runs the real `mesh` CLI as a child process, and dumps the registry to check "nothing written". */
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import type Redis from 'ioredis'
+import { runMesh, type RunResult } from '../helpers/mesh'
 
-export const MAIN = join(__dirname, '..', '..', 'lib', 'cli', 'main.js')
+export { CLI as MAIN } from '../helpers/mesh'
 
-export interface Result { code: number | null, stdout: string, stderr: string }
+export type Result = RunResult
 
+/** `mesh ARGS` with MESH_REDIS_URL pointing at the test's registry. */
 export async function mesh (url: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      // NODE_OPTIONS: tap's own loaders are not for the CLI under test.
-      env: { ...process.env, NODE_OPTIONS: '', MESH_REDIS_URL: url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    child.once('error', reject)
-    child.once('close', (code) => { resolve({ code, stdout, stderr }) })
-  })
+  return await runMesh(args, { env: { MESH_REDIS_URL: url, ...env } })
 }
 
 /** Every registry key with its content (revision, records, change count): equal dumps = nothing written. */

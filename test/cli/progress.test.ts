@@ -14,7 +14,7 @@ function start (url: string, args: string[]): { out: () => string, done: Promise
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-  const done = new Promise<Result>((resolve) => { child.once('close', (code) => { resolve({ code, stdout, stderr }) }) })
+  const done = new Promise<Result>((resolve) => { child.once('close', (code) => { resolve({ code: code ?? -1, stdout, stderr }) }) })
   return { out: () => stdout, done }
 }
 

@@ -21,7 +21,8 @@ export async function mesh (args: string[], redisUrl: string, env: NodeJS.Proces
 /** Runs `mesh ARGS` to completion, as typed (no --redis added), in `cwd`. */
 export async function runMesh (args: string[], o: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // NODE_OPTIONS: tap's own loaders are not for the CLI under test.
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...process.env, NODE_OPTIONS: '', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })

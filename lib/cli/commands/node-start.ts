@@ -5,21 +5,11 @@
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/load'
-import { MeshError } from '../../errors'
 import { startNode } from '../../index'
 import { createLogger } from '../../util/log'
+import { parseSetFlags } from '../flags'
 
 const log = createLogger('node')
-
-export function parseSetFlags (values: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const kv of values ?? []) {
-    const eq = kv.indexOf('=')
-    if (eq <= 0) throw new MeshError('MESH_ERR_USAGE', `--set "${kv}": use --set section.key=value (e.g. --set proxy.connectTimeout=500ms)`)
-    out[kv.slice(0, eq)] = kv.slice(eq + 1)
-  }
-  return out
-}
 
 const USAGE = `Usage: mesh node start --name NAME --advertise ADDR [--bind ADDR] [--redis URL] [--admin HOST:PORT]
                        [--config FILE] [--set section.key=value]... [--workers N] [--manager]

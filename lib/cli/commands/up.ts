@@ -7,7 +7,8 @@
 import { relative } from 'node:path'
 import { up, stateDir } from '../../cluster/local'
 import { redactUrl } from '../../registry/client'
-import { intValue, list, parseFlags, str, type CommandSpec } from '../flags'
+import { loadConfig } from '../../config/load'
+import { intValue, list, parseFlags, parseSetFlags, str, type CommandSpec } from '../flags'
 import { printTable } from '../table'
 
 export const SPEC: CommandSpec = {
@@ -23,6 +24,8 @@ export async function run (argv: string[]): Promise<number> {
   const v = parsed.values
   const nodes = intValue(str(v, 'nodes') ?? '3', '--nodes', 1, 254)
   const basePort = intValue(str(v, 'base-port') ?? '9180', '--base-port', 1, 65535)
+  // Refuse a bad --set here, before any process starts (each node would refuse it too, later).
+  loadConfig({ overrides: parseSetFlags(list(v, 'set')) })
   const dir = stateDir(process.cwd())
   const cluster = await up({ nodes, redis: str(v, 'redis') ?? null, basePort, dir, set: list(v, 'set') })
   const rel = (p: string): string => relative(process.cwd(), p)
