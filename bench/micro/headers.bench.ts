@@ -1,11 +1,11 @@
 /**
  * Header rewriting per request: the client's raw request headers into the
  * upstream array (hop-by-hop out, X-Forwarded-* in), and the upstream raw
- * response headers (Buffers) into the array handed to writeHead.
+ * response headers (Buffers) into the head lines sent to the client.
  *
  *   node dist/bench/micro/headers.bench.js
  */
-import { downstreamResponseHeaders, upstreamRequestHeaders, type RequestInfo } from '../../lib/proxy/headers'
+import { downstreamResponseHead, upstreamRequestHeaders, type RequestInfo, type ResponseInfo } from '../../lib/proxy/headers'
 import { runCases } from './harness'
 
 const wrkRequest = ['Host', '127.0.0.50:8080']
@@ -20,18 +20,18 @@ const browserRequest = [
   'X-Forwarded-For', '203.0.113.9',
   'Upgrade-Insecure-Requests', '1'
 ]
-const scratch: string[] = []
+const resInfo: ResponseInfo = { contentLength: -1 }
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 const smallResponse = [b('content-type'), b('text/plain'), b('content-length'), b('16'), b('Date'), b('Wed, 25 Nov 2026 01:23:32 GMT'),
   b('Connection'), b('keep-alive'), b('Keep-Alive'), b('timeout=65')]
 const typicalResponse = [...smallResponse, b('Cache-Control'), b('no-cache'), b('ETag'), b('"5f3c-abc"'), b('Vary'), b('Accept-Encoding'),
   b('Set-Cookie'), b('session=0123456789abcdef; Path=/; HttpOnly')]
 
-const info: RequestInfo = { host: '', hasBody: false }
+const info: RequestInfo = { host: null, hasBody: false, expect: '' }
 
 runCases('headers', [
   { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', true, info) },
   { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', true, info) },
-  { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHeaders(smallResponse, scratch) },
-  { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHeaders(typicalResponse, scratch) }
+  { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHead(smallResponse, resInfo) },
+  { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHead(typicalResponse, resInfo) }
 ])

@@ -5,7 +5,7 @@
  * Request: hop-by-hop headers (RFC 9110 7.6.1) and any named in Connection
  * are dropped; X-Forwarded-For/-Proto/-Host/-Port from the client are
  * replaced by ours (an edge proxy does not trust them, like Traefik's default).
- * Response: hop-by-hop headers dropped; Node frames the response itself.
+ * Response: hop-by-hop headers dropped (the exchange frames the response itself).
  */
 
 /** Lower-case ASCII compare of a header name string with a lower-case literal. */
@@ -40,15 +40,16 @@ const H_CONNECTION = 2
 const H_HOST = 3
 const H_CONTENT_LENGTH = 4
 const H_TRANSFER_ENCODING = 5
+const H_EXPECT = 6
 
 /** Classifies a request header name. */
 function requestHeaderKind (name: string): number {
   switch (name.length) {
     case 2: return eqLower(name, 'te') ? H_DROP : H_NONE
     case 4: return eqLower(name, 'host') ? H_HOST : H_NONE
-    // Expect is answered here: Node's server sends the client 100 Continue itself (and
-    // 417 for other expectations); undici refuses the header (UND_ERR_NOT_SUPPORTED).
-    case 6: return eqLower(name, 'expect') ? H_DROP : H_NONE
+    // Expect is answered here (100 Continue, or 417 for other expectations): it is
+    // hop-by-hop in effect, and undici refuses it (UND_ERR_NOT_SUPPORTED).
+    case 6: return eqLower(name, 'expect') ? H_EXPECT : H_NONE
     case 7: return eqLower(name, 'upgrade') || eqLower(name, 'trailer') ? H_DROP : H_NONE
     case 10: return eqLower(name, 'connection') ? H_CONNECTION : eqLower(name, 'keep-alive') ? H_DROP : H_NONE
     case 14: return eqLower(name, 'content-length') ? H_CONTENT_LENGTH : H_NONE
@@ -86,9 +87,12 @@ function extraConnectionTokens (value: string): string[] | null {
 
 /** What the request framing told us while rewriting headers. */
 export interface RequestInfo {
-  host: string
+  /** The Host header, or null when there is none. */
+  host: string | null
   /** true when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean
+  /** The Expect header ('' when none). */
+  expect: string
 }
 
 /**
@@ -98,8 +102,9 @@ export interface RequestInfo {
 export function upstreamRequestHeaders (raw: string[], clientIp: string, xForwarded: boolean, info: RequestInfo): string[] {
   const out: string[] = []
   let connection: string | null = null
-  info.host = ''
+  info.host = null
   info.hasBody = false
+  info.expect = ''
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     const value = raw[i + 1]
@@ -109,6 +114,7 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, xForwar
       case H_TRANSFER_ENCODING: info.hasBody = true; continue
       case H_CONTENT_LENGTH: if (value !== '0') info.hasBody = true; break
       case H_HOST: info.host = value; break
+      case H_EXPECT: info.expect = value; continue
     }
     out.push(name, value)
   }
@@ -122,7 +128,7 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, xForwar
   }
   if (xForwarded) {
     out.push('x-forwarded-for', clientIp, 'x-forwarded-proto', 'http')
-    if (info.host !== '') out.push('x-forwarded-host', info.host)
+    if (info.host !== null && info.host !== '') out.push('x-forwarded-host', info.host)
   }
   return out
 }
@@ -139,13 +145,18 @@ function parseLength (b: Buffer): number {
   return n
 }
 
+/** What the response head told us besides its lines. */
+export interface ResponseInfo {
+  /** The Content-Length value, or -1. */
+  contentLength: number
+}
+
 /**
- * Upstream raw response headers (Buffers) -> flat string array for
- * writeHead, hop-by-hop removed. `out` is a scratch array, emptied first
- * (writeHead copies what it needs). Returns the Content-Length, or -1.
+ * Upstream raw response headers (Buffers) -> `name: value\r\n` lines for
+ * the client, hop-by-hop removed; fills `info`.
  */
-export function downstreamResponseHeaders (raw: Buffer[], out: string[]): number {
-  out.length = 0
+export function downstreamResponseHead (raw: Buffer[], info: ResponseInfo): string {
+  let head = ''
   let contentLength = -1
   let connection: string | null = null
   for (let i = 0; i < raw.length; i += 2) {
@@ -160,17 +171,14 @@ export function downstreamResponseHeaders (raw: Buffer[], out: string[]): number
       }
       continue
     }
-    out.push(latin1(name), latin1(raw[i + 1]))
+    head += `${latin1(name)}: ${latin1(raw[i + 1])}\r\n`
   }
+  info.contentLength = contentLength
   // Headers the backend named in Connection are hop-by-hop too (RFC 9110 7.6.1).
   // The common "keep-alive"/"close" values name none: no extra work then.
   if (connection !== null) {
     const extra = extraConnectionTokens(connection)
-    if (extra !== null) {
-      for (let i = out.length - 2; i >= 0; i -= 2) {
-        if (extra.includes(out[i].toLowerCase())) out.splice(i, 2)
-      }
-    }
+    if (extra !== null) head = head.split('\r\n').filter((line) => !extra.includes(line.slice(0, line.indexOf(':')).toLowerCase())).join('\r\n')
   }
-  return contentLength
+  return head
 }

@@ -1,22 +1,23 @@
 /**
  * One proxied HTTP request: an undici dispatch handler (legacy raw-header
- * API: no header parsing, no stream wrappers) streaming the response into the
- * client's ServerResponse with backpressure. Fixed shape, no closures.
+ * API: no header parsing, no stream wrappers) streaming the response into
+ * the client's exchange with backpressure. Fixed shape, no closures.
  *
  * Retry: a request whose connect failed goes to the NEXT endpoint (nothing
  * was sent, any method); a request whose connection broke before any response
  * is retried only when idempotent and bodiless. Never after a response began.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { STATUS_CODES } from 'node:http'
 import type { Endpoint } from '../balancer/endpoint'
 import type { PassiveHealth } from '../balancer/passive-health'
 import type { Route } from '../table/routing-table'
 import { classify, isIdempotent } from './errors-map'
-import { downstreamResponseHeaders } from './headers'
+import { downstreamResponseHead, type ResponseInfo } from './headers'
 import { sendError } from './responses'
 import type { AccessLog } from './access-log'
+import type { Exchange, Runner } from './http1/exchange'
 
 export interface ForwardContext {
   passive: PassiveHealth
@@ -27,39 +28,15 @@ export interface ForwardContext {
   accessLog: AccessLog | null
 }
 
-const kForward = Symbol('mesh.forward')
+const CLIENT_GONE = 'client closed the connection'
+const responseInfo: ResponseInfo = { contentLength: -1 }
 
-/** Scratch array for response headers: writeHead copies them out synchronously. */
-const responseHeaders: string[] = []
-
-type Sock = Socket & { [kForward]?: Forward | null }
-
-/**
- * Client disconnects are watched per connection, not per request: one 'close'
- * listener on each client socket (attached by the listener when it accepts
- * it) aborts whatever that socket still has in flight. The socket points at
- * its latest forward; pipelined ones chain through `prevOnSocket`.
- */
-export function onClientSocketClose (this: Sock): void {
-  let fwd = this[kForward] ?? null
-  this[kForward] = null
-  while (fwd !== null) {
-    if (!fwd.done) {
-      fwd.clientGone = true
-      if (fwd.abort !== null) fwd.abort(new Error('client closed the connection'))
-    }
-    fwd = fwd.prevOnSocket
-  }
-}
-
-export class Forward {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+export class Forward implements Runner {
+  readonly ex: Exchange
   readonly route: Route
   readonly ctx: ForwardContext
   readonly headers: string[]
   readonly hasBody: boolean
-  readonly start: number
   ep: Endpoint | null = null
   tries = 0
   responded = false
@@ -67,25 +44,37 @@ export class Forward {
   clientGone = false
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
-  /** Status sent to the client (for the access log). */
-  status = 0
-  /** Response body bytes still to come when the upstream sent Content-Length, else -1. */
-  bodyLeft = -1
-  /** An earlier request on the same client connection still in flight (pipelining), else null. */
-  prevOnSocket: Forward | null
 
-  constructor (req: IncomingMessage, res: ServerResponse, route: Route, ctx: ForwardContext, headers: string[], hasBody: boolean, start: number) {
-    this.req = req
-    this.res = res
+  constructor (ex: Exchange, route: Route, ctx: ForwardContext, headers: string[], hasBody: boolean) {
+    this.ex = ex
     this.route = route
     this.ctx = ctx
     this.headers = headers
     this.hasBody = hasBody
-    this.start = start
-    const socket = req.socket as Sock
-    const prev = socket[kForward] ?? null
-    this.prevOnSocket = prev !== null && !prev.done ? prev : null
-    socket[kForward] = this
+  }
+
+  /** Starts the exchange: the next endpoint in the round robin, or 503. */
+  run (): void {
+    const ep = this.route.balancer.pick()
+    if (ep === null) {
+      this.route.stats.generated[5]++
+      sendError(this.ex, 503, this.route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
+      this.#end(503, false)
+      return
+    }
+    if (this.ex.expectContinue) this.ex.owner.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+    this.send(ep)
+  }
+
+  /**
+   * The client left: undici aborts the request and destroys its upstream
+   * connection. (undici 7 then opens one spare connection to the endpoint,
+   * nodejs/undici#5845; it is reused or reaped after upstreamKeepAlive.)
+   */
+  cancel (): void {
+    if (this.done) return
+    this.clientGone = true
+    if (this.abort !== null) this.abort(new Error(CLIENT_GONE))
   }
 
   send (ep: Endpoint): void {
@@ -94,10 +83,10 @@ export class Forward {
     this.abort = null
     ep.active++
     ep.pool.dispatch({
-      path: this.req.url as string,
-      method: this.req.method as string,
+      path: this.ex.url,
+      method: this.ex.method,
       headers: this.headers,
-      body: this.hasBody ? this.req : null
+      body: this.hasBody ? this.ex.body : null
     }, this)
   }
 
@@ -105,7 +94,7 @@ export class Forward {
 
   onConnect (abort: (err?: Error) => void): void {
     this.abort = abort
-    if (this.clientGone) abort(new Error('client closed the connection'))
+    if (this.clientGone) abort(new Error(CLIENT_GONE))
   }
 
   onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -114,34 +103,23 @@ export class Forward {
     this.ctx.passive.success(ep)
     this.responded = true
     this.resume = resume
-    const res = this.res
-    res.sendDate = false
-    if (this.ctx.draining) res.shouldKeepAlive = false
-    this.bodyLeft = downstreamResponseHeaders(rawHeaders, responseHeaders)
-    res.writeHead(statusCode, statusText, responseHeaders)
+    const head = downstreamResponseHead(rawHeaders, responseInfo)
+    this.ex.respond(statusCode, statusText !== '' ? statusText : STATUS_CODES[statusCode] ?? '', head, responseInfo.contentLength)
     ep.responses[(statusCode / 100) | 0]++
-    this.status = statusCode
     return true
   }
 
   onData (chunk: Buffer): boolean {
-    // The chunk that completes a Content-Length body ends the response in the
-    // same call (one write, no cork/uncork tick): the common small-response case.
-    if (chunk.length === this.bodyLeft) {
-      this.bodyLeft = 0
-      this.res.end(chunk)
-      return true
-    }
-    if (this.bodyLeft > 0) this.bodyLeft -= chunk.length
-    const ok = this.res.write(chunk)
-    if (!ok) this.res.once('drain', this.resume as () => void)
+    const ok = this.ex.write(chunk)
+    // false pauses the upstream until the client socket drains.
+    if (!ok) (this.ex.owner.socket as Socket).once('drain', this.resume as () => void)
     return ok
   }
 
   onComplete (): void {
-    if (!this.res.writableEnded) this.res.end()
+    this.ex.end()
     ;(this.ep as Endpoint).active--
-    this.#end(this.status)
+    this.#end(this.ex.status)
   }
 
   onError (err: Error): void {
@@ -152,16 +130,17 @@ export class Forward {
       return
     }
     if (this.responded) {
-      this.res.destroy(err)
+      this.ex.abort()
       this.route.stats.upstreamErrors[classify(err).kind]++
-      this.#end(this.status)
+      this.#end(this.ex.status)
       return
     }
     const c = classify(err)
     this.route.stats.upstreamErrors[c.kind]++
     if (c.passive) this.ctx.passive.failure(ep, (err as { code?: string }).code ?? err.message)
+    const body = this.ex.body
     const mayRetry = this.tries < this.ctx.maxTries && this.tries < this.route.balancer.endpoints.length &&
-      (c.connectFailure ? !this.req.readableDidRead || !this.hasBody : c.reset && !this.hasBody && isIdempotent(this.req.method))
+      (c.connectFailure ? body === null || !body.readableDidRead : c.reset && !this.hasBody && isIdempotent(this.ex.method))
     if (mayRetry) {
       const next = this.route.balancer.pick()
       if (next !== null && next !== ep) {
@@ -169,20 +148,17 @@ export class Forward {
         return
       }
     }
-    sendError(this.res, c.status, `${c.status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway'}: service "${this.route.service}" endpoint ${ep.address} failed (${(err as { code?: string }).code ?? err.message})\n`,
+    sendError(this.ex, c.status, `${c.status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway'}: service "${this.route.service}" endpoint ${ep.address} failed (${(err as { code?: string }).code ?? err.message})\n`,
       c.status === 504 ? 'MESH_ERR_UPSTREAM_TIMEOUT' : 'MESH_ERR_UPSTREAM')
     this.route.stats.generated[5]++
     this.#end(c.status)
   }
 
   /** Every outcome ends here once: duration metric, access log. */
-  #end (status: number): void {
+  #end (status: number, forwarded = true): void {
     this.done = true
-    // Let go of the finished request: the socket is long-lived, a reference from it would keep this one alive.
-    const socket = this.req.socket as Sock
-    if (socket[kForward] === this) socket[kForward] = this.prevOnSocket
-    const seconds = (performance.now() - this.start) / 1000
-    this.route.stats.duration.observe(seconds)
-    if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.req, status, this.route.service, (this.ep as Endpoint).address, seconds)
+    const seconds = (performance.now() - this.ex.start) / 1000
+    if (forwarded) this.route.stats.duration.observe(seconds)
+    if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.ex, status, this.route.service, this.ep?.address ?? '-', seconds)
   }
 }

@@ -1,17 +1,20 @@
 /**
- * An HTTP/1.1 listener for one published port. Per request: route lookup
- * (by Host only on shared ports), round-robin pick, header rewrite, dispatch.
+ * An HTTP/1.1 listener for one published port. Per request: header rewrite,
+ * route lookup (by Host only on shared ports), then in the request's turn a
+ * round-robin pick and dispatch (see l7-forward). Connections, parsing,
+ * framing and client timeouts live in http1/.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
+import type { Server, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { PortEntry } from '../table/routing-table'
-import { Forward, onClientSocketClose, type ForwardContext } from './l7-forward'
+import { Forward, type ForwardContext } from './l7-forward'
 import { upstreamRequestHeaders, type RequestInfo } from './headers'
-import { hostOf } from './host-header'
-import { sendError } from './responses'
+import { GeneratedResponse } from './responses'
 import type { UpgradeProxy } from './upgrade'
+import { Http1Server } from './http1/server'
+import type { RequestHandler } from './http1/connection'
+import type { Exchange } from './http1/exchange'
+import { RequestBody } from './http1/request-body'
 
 export interface L7Options {
   clientHeadersTimeout: number
@@ -23,80 +26,72 @@ export interface L7Options {
   xForwarded: boolean
 }
 
-export class L7Listener {
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
+
+export class L7Listener implements RequestHandler {
   entry: PortEntry
-  readonly server: Server
+  readonly #http: Http1Server
   readonly #options: L7Options
   readonly #ctx: ForwardContext
   readonly #upgrade: UpgradeProxy
-  readonly #info: RequestInfo = { host: '', hasBody: false }
+  readonly #info: RequestInfo = { host: null, hasBody: false, expect: '' }
 
   constructor (entry: PortEntry, options: L7Options, ctx: ForwardContext, upgrade: UpgradeProxy) {
     this.entry = entry
     this.#options = options
     this.#ctx = ctx
     this.#upgrade = upgrade
-    this.server = createServer({
+    this.#http = new Http1Server({
       maxHeaderSize: options.maxHeaderSize,
-      // Slow or stalled clients are cut by Node's periodic sweep (headersTimeout,
-      // requestTimeout), not by a per-socket idle timer re-armed on every request.
-      requestTimeout: options.clientRequestTimeout,
       headersTimeout: options.clientHeadersTimeout,
-      keepAliveTimeout: options.clientIdleTimeout,
-      noDelay: true
-    } as Parameters<typeof createServer>[0], this.#onRequest.bind(this))
-    this.server.on('connection', onConnection)
-    this.server.on('upgrade', this.#onUpgrade.bind(this))
-    this.server.on('clientError', onClientError)
+      requestTimeout: options.clientRequestTimeout,
+      idleTimeout: options.clientIdleTimeout
+    }, this, ctx)
   }
+
+  get server (): Server { return this.#http.server }
 
   /** Closes keep-alive connections that have no request in flight. */
   closeIdle (): void {
-    this.server.closeIdleConnections()
+    this.#http.closeIdle()
   }
 
   dropConnections (): void {
-    this.server.closeAllConnections()
+    this.#http.closeAll()
   }
 
-  #onRequest (req: IncomingMessage, res: ServerResponse): void {
-    const start = performance.now()
-    if (this.#ctx.draining) res.shouldKeepAlive = false
-    const entry = this.entry
-    const route = entry.single ?? entry.lookup(hostOf(req.rawHeaders))
-    if (route === null) {
-      const host = hostOf(req.rawHeaders) ?? ''
-      sendError(res, 404, `404 Not Found: no service for host "${host}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE')
-      this.#ctx.accessLog?.request(req, 404, '-', '-', (performance.now() - start) / 1000)
-      return
-    }
-    const ep = route.balancer.pick()
-    if (ep === null) {
-      route.stats.generated[5]++
-      sendError(res, 503, route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
-      this.#ctx.accessLog?.request(req, 503, route.service, '-', (performance.now() - start) / 1000)
-      return
-    }
+  onRequest (ex: Exchange): void {
     const info = this.#info
-    const headers = upstreamRequestHeaders(req.rawHeaders, (req.socket as Socket).remoteAddress ?? '', this.#options.xForwarded, info)
-    const fwd = new Forward(req, res, route, this.#ctx, headers, info.hasBody, start)
-    fwd.send(ep)
+    const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, this.#options.xForwarded, info)
+    if (info.hasBody) ex.body = new RequestBody(ex.owner)
+    if (info.host === null && ex.versionMinor === 1) {
+      ex.runner = new GeneratedResponse(ex, 400, '400 Bad Request: HTTP/1.1 request without a Host header\n', null, true, this.#log(ex, '-'))
+      return
+    }
+    if (info.expect !== '' && ex.versionMinor === 1) {
+      if (!CONTINUE.test(info.expect)) {
+        ex.runner = new GeneratedResponse(ex, 417, `417 Expectation Failed: ${info.expect}\n`, null, true, this.#log(ex, '-'))
+        return
+      }
+      ex.expectContinue = info.hasBody
+    }
+    const entry = this.entry
+    const route = entry.single ?? entry.lookup(info.host ?? undefined)
+    if (route === null) {
+      ex.runner = new GeneratedResponse(ex, 404, `404 Not Found: no service for host "${info.host ?? ''}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE', false, this.#log(ex, '-'))
+      return
+    }
+    ex.runner = new Forward(ex, route, this.#ctx, headers, info.hasBody)
   }
 
-  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.#upgrade.handle(this.entry, req, socket, head)
+  onUpgrade (ex: Exchange, socket: Socket, head: Buffer): void {
+    this.#upgrade.handle(this.entry, ex, socket, head)
   }
-}
 
-function onConnection (socket: Socket): void {
-  socket.on('close', onClientSocketClose)
-}
-
-function onClientError (err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy()
-    return
+  /** Access-log hook for generated answers (null when the log is off). */
+  #log (ex: Exchange, service: string): ((status: number) => void) | null {
+    const log = this.#ctx.accessLog
+    if (log === null) return null
+    return (status) => { log.request(ex, status, service, '-', (performance.now() - ex.start) / 1000) }
   }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
 }

@@ -14,6 +14,33 @@ import type { Endpoint } from '../balancer/endpoint'
 import type { PortEntry, Route } from '../table/routing-table'
 import { classify } from './errors-map'
 import { hostOf } from './host-header'
+import type { Exchange } from './http1/exchange'
+
+/**
+ * The request as http-proxy reads it (an IncomingMessage's fields; our
+ * parser made no IncomingMessage). Header names lower-cased, repeats joined
+ * like Node joins them.
+ */
+function upgradeRequest (ex: Exchange, socket: Socket): IncomingMessage {
+  const headers: Record<string, string> = {}
+  const raw = ex.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase()
+    const prev = headers[name]
+    headers[name] = prev === undefined ? raw[i + 1] : `${prev}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}`
+  }
+  return {
+    method: ex.method,
+    url: ex.url,
+    httpVersion: ex.httpVersion,
+    httpVersionMajor: 1,
+    httpVersionMinor: ex.versionMinor,
+    headers,
+    rawHeaders: raw,
+    socket,
+    connection: socket
+  } as unknown as IncomingMessage
+}
 
 function reject (socket: Duplex, status: number, reason: string, body: string): void {
   if (!socket.writable) return
@@ -62,9 +89,9 @@ export class UpgradeProxy {
     })
   }
 
-  handle (entry: PortEntry, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handle (entry: PortEntry, ex: Exchange, socket: Socket, head: Buffer): void {
     socket.on('error', () => {})
-    const host = hostOf(req.rawHeaders)
+    const host = hostOf(ex.rawHeaders)
     const route = entry.lookup(host)
     if (route === null) {
       reject(socket, 404, 'Not Found', `404 Not Found: no service for host "${host ?? ''}" on port ${entry.port}\n`)
@@ -76,6 +103,7 @@ export class UpgradeProxy {
       reject(socket, 503, 'Service Unavailable', route.unavailableBody)
       return
     }
+    const req = upgradeRequest(ex, socket)
     const h = req.headers
     // Hop-by-hop headers that are not part of the upgrade itself (Connection/Upgrade stay).
     delete h['proxy-connection']
@@ -84,7 +112,7 @@ export class UpgradeProxy {
     delete h.te
     delete h.trailer
     if (this.#xForwarded) {
-      h['x-forwarded-for'] = req.socket.remoteAddress ?? ''
+      h['x-forwarded-for'] = ex.remoteAddress
       h['x-forwarded-proto'] = 'http'
       delete h['x-forwarded-port']
       if (host !== undefined) h['x-forwarded-host'] = host

@@ -5,8 +5,8 @@
  * the forwarding path (what makes a cold Node proxy's p99 100+ ms). Nothing
  * reaches a real endpoint; the warm-up's counters are thrown away.
  */
-import { Agent, createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { Agent, createServer, request } from 'node:http'
+import type { AddressInfo, Server } from 'node:net'
 import { Endpoint, type PoolOptions } from '../balancer/endpoint'
 import { PassiveHealth } from '../balancer/passive-health'
 import { Balancer } from '../balancer/round-robin'

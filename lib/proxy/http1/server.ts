@@ -1,0 +1,88 @@
+/**
+ * The L7 listener's server: a net.Server whose connections are parsed by
+ * Http1Connection. Client timeouts are enforced by one periodic sweep over
+ * the connections (like Node's own checkConnections), not by timers re-armed
+ * per request:
+ *   - headersTimeout: a request head must arrive whole within it (408);
+ *   - requestTimeout: head and body within it (408, or the connection is cut
+ *     when an answer already began); 0 = no limit;
+ *   - idleTimeout: a keep-alive connection with nothing in flight is closed.
+ */
+import { createServer, type Server, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { Http1Connection, type ConnectionHost, type RequestHandler } from './connection'
+
+export interface Http1Options {
+  maxHeaderSize: number
+  headersTimeout: number
+  requestTimeout: number
+  idleTimeout: number
+}
+
+export class Http1Server implements ConnectionHost {
+  readonly server: Server
+  readonly handler: RequestHandler
+  readonly maxHeaderSize: number
+  readonly #options: Http1Options
+  readonly #state: { readonly draining: boolean }
+  readonly #connections = new Set<Http1Connection>()
+  readonly #sweep: NodeJS.Timeout
+
+  constructor (options: Http1Options, handler: RequestHandler, state: { readonly draining: boolean }) {
+    this.#options = options
+    this.handler = handler
+    this.maxHeaderSize = options.maxHeaderSize
+    this.#state = state
+    // allowHalfOpen: a client's FIN must not end our side before its answer is written.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => { this.#accept(socket) })
+    const shortest = Math.min(options.headersTimeout, options.idleTimeout, options.requestTimeout > 0 ? options.requestTimeout : Infinity)
+    this.#sweep = setInterval(() => { this.#check() }, Math.min(1000, Math.max(25, shortest / 10)))
+    this.#sweep.unref()
+    this.server.once('close', () => { clearInterval(this.#sweep) })
+  }
+
+  get draining (): boolean { return this.#state.draining }
+  get connections (): number { return this.#connections.size }
+
+  forget (conn: Http1Connection): void {
+    this.#connections.delete(conn)
+  }
+
+  /** Closes the connections that have nothing in flight. */
+  closeIdle (): void {
+    for (const c of this.#connections) c.closeIfIdle()
+  }
+
+  closeAll (): void {
+    for (const c of this.#connections) c.socket.destroy()
+  }
+
+  #accept (socket: Socket): void {
+    if (socket.remoteAddress === undefined) {
+      socket.destroy() // already gone
+      return
+    }
+    this.#connections.add(new Http1Connection(socket, this))
+  }
+
+  #check (): void {
+    const now = performance.now()
+    const { headersTimeout, requestTimeout, idleTimeout } = this.#options
+    for (const c of this.#connections) {
+      const parser = c.parser
+      if (parser === null || c.closed) continue
+      if (c.requests === 0 || !parser.headersCompleted()) {
+        // A head is on its way (or none came yet on a new connection).
+        const age = c.requests === 0 ? now - c.acceptedAt : parser.duration()
+        if (age > headersTimeout) c.timeout()
+        continue
+      }
+      const inMessage = parser.duration()
+      if (inMessage > 0) {
+        if (requestTimeout > 0 && inMessage > requestTimeout) c.timeout()
+        continue
+      }
+      if (c.idle && now - c.idleSince > idleTimeout) c.closeIfIdle()
+    }
+  }
+}
