@@ -4,9 +4,12 @@
  * serves anyone. The first real clients then do not wait for V8 to compile
  * the forwarding path (what makes a cold Node proxy's p99 100+ ms). Nothing
  * reaches a real endpoint; the warm-up's counters are thrown away.
+ *
+ * Client and backend speak raw HTTP/1.1 on net sockets: only the code real
+ * traffic runs gets compiled (Node's own http server and client would widen
+ * the shared socket and stream code the L4 path runs too).
  */
-import { Agent, createServer, request } from 'node:http'
-import type { AddressInfo, Server } from 'node:net'
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { Endpoint, type PoolOptions } from '../balancer/endpoint'
 import { PassiveHealth } from '../balancer/passive-health'
 import { Balancer } from '../balancer/round-robin'
@@ -14,6 +17,52 @@ import { RouteStats } from '../metrics/route-stats'
 import { PortEntry, Route } from '../table/routing-table'
 import { L7Listener, type L7Options } from './l7-listener'
 import { UpgradeProxy } from './upgrade'
+
+const REQUEST = 'GET / HTTP/1.1\r\nHost: warmup\r\nUser-Agent: routemesh-warmup\r\n\r\n'
+const BODY = 'warm\n'
+const RESPONSE = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`
+const HEAD_END = Buffer.from('\r\n\r\n')
+
+/** A backend that answers every request head it reads (the warm-up sends bodiless GETs only). */
+function rawBackend (): Server {
+  return createServer({ noDelay: true }, (socket) => {
+    let pending: Buffer = Buffer.alloc(0)
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      let at = pending.indexOf(HEAD_END)
+      while (at !== -1) {
+        socket.write(RESPONSE)
+        pending = pending.subarray(at + HEAD_END.length)
+        at = pending.indexOf(HEAD_END)
+      }
+    })
+    socket.on('error', () => {})
+  })
+}
+
+/** One keep-alive client connection sending `count` requests one after another. */
+async function rawClient (port: number, count: () => boolean): Promise<void> {
+  const socket: Socket = connect({ host: '127.0.0.1', port, noDelay: true })
+  await new Promise<void>((resolve) => {
+    let seen = ''
+    const next = (): void => {
+      if (!count()) { socket.end(); resolve(); return }
+      socket.write(REQUEST)
+    }
+    socket.on('connect', next)
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('latin1')
+      // Each answer ends with the body: one request at a time, so one body = one answer.
+      while (seen.includes(BODY)) {
+        seen = seen.slice(seen.indexOf(BODY) + BODY.length)
+        next()
+      }
+    })
+    socket.on('error', () => { resolve() })
+    socket.on('close', () => { resolve() })
+  })
+  socket.destroy()
+}
 
 async function listen (server: Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -26,12 +75,7 @@ async function listen (server: Server): Promise<number> {
 /** Runs `requests` requests, `concurrency` at a time; resolves with the time taken (ms). */
 export async function warmUp (requests: number, options: L7Options, pool: PoolOptions, concurrency = 16): Promise<number> {
   const t0 = Date.now()
-  const body = Buffer.from('warm\n')
-  const backend = createServer((req, res) => {
-    req.resume()
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length })
-    res.end(body)
-  })
+  const backend = rawBackend()
   const backendPort = await listen(backend)
   const ep = new Endpoint('warmup', 'warmup', '127.0.0.1', backendPort, pool)
   const balancer = new Balancer()
@@ -41,34 +85,15 @@ export async function warmUp (requests: number, options: L7Options, pool: PoolOp
   const upgrade = new UpgradeProxy(passive, { xForwarded: options.xForwarded, connectTimeout: options.connectTimeout, maxTries: 1 })
   const listener = new L7Listener(new PortEntry(0, 'http', [route]), options, { passive, maxTries: 1, draining: false, accessLog: null }, upgrade)
   const port = await listen(listener.server)
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   let left = requests
-  const one = async (): Promise<void> => {
-    while (left > 0) {
-      left--
-      await new Promise<void>((resolve) => {
-        // Plain GETs: the shape most traffic has. Warming with a mix (bodies,
-        // odd headers) made the steady-state code measurably slower (wider
-        // inline caches) for the common case; rarer shapes compile when they come.
-        const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET', agent }, (res) => {
-          res.resume()
-          res.once('end', resolve)
-          res.once('error', () => { resolve() })
-        })
-        req.once('error', () => { resolve() })
-        req.end()
-      })
-    }
-  }
+  const take = (): boolean => left-- > 0
   try {
-    await Promise.all(Array.from({ length: concurrency }, one))
+    await Promise.all(Array.from({ length: concurrency }, async () => { await rawClient(port, take) }))
   } finally {
-    agent.destroy()
     listener.dropConnections()
     upgrade.close()
     await new Promise<void>((resolve) => { listener.server.close(() => { resolve() }) })
     await ep.close()
-    backend.closeAllConnections()
     await new Promise<void>((resolve) => { backend.close(() => { resolve() }) })
   }
   return Date.now() - t0
