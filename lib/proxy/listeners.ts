@@ -111,8 +111,8 @@ export class ListenerSet {
     if (l.retry !== null) clearTimeout(l.retry)
     const wasOpen = l.state === 'open'
     l.state = 'closed'
+    l.impl.server.close() // also when it never bound: its 'close' stops the listener's timers
     if (!wasOpen) return
-    l.impl.server.close()
     l.impl.closeIdle()
     log.debug('closed listener on port %d', l.port)
   }
