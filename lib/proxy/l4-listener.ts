@@ -1,13 +1,15 @@
 /**
  * A TCP listener for one published port: per-connection round robin,
- * bidirectional pipe with backpressure and half-close, connect timeout, and
- * a failed connect tries the next endpoint.
+ * bidirectional copy with backpressure and half-close, connect timeout, and
+ * a failed connect tries the next endpoint. Client -> upstream is a pipe();
+ * upstream -> client reads into our own buffers (see l4-upstream-read).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { Endpoint } from '../balancer/endpoint'
 import type { PassiveHealth } from '../balancer/passive-health'
 import { ERR_CONNECT, ERR_TIMEOUT } from '../metrics/route-stats'
 import type { PortEntry, Route } from '../table/routing-table'
+import { UpstreamReader } from './l4-upstream-read'
 
 export interface L4Options {
   connectTimeout: number
@@ -36,7 +38,7 @@ class Bridge {
   dial (ep: Endpoint): void {
     this.ep = ep
     this.tries++
-    const up = connect({ host: ep.host, port: ep.port, noDelay: true, allowHalfOpen: true })
+    const up = connect({ host: ep.host, port: ep.port, noDelay: true, allowHalfOpen: true, onread: new UpstreamReader(this.client) })
     this.upstream = up
     up.setTimeout(this.listener.options.connectTimeout)
     up.once('timeout', () => { if (!this.connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })) })
@@ -55,8 +57,10 @@ class Bridge {
     }
     const client = this.client
     client.pipe(up)
-    up.pipe(client)
-    // Ended by the pipe: let the written data flush; the socket closes once both sides ended.
+    // Upstream data goes to the client from UpstreamReader; a full client stops the reads, 'drain' restarts them.
+    client.on('drain', () => { up.resume() })
+    up.on('end', () => { client.end() })
+    // Ended (half-close both ways): let the written data flush; the socket closes once both sides ended.
     up.on('close', () => { if (!client.writableEnded) client.destroy() })
     client.resume()
   }
