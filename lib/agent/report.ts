@@ -7,7 +7,8 @@
  * retry on a conflict. A report therefore never undoes a desired-state
  * change made meanwhile.
  */
-import { isMeshError, MeshError } from '../errors'
+import { MeshError } from '../errors'
+import { compareAndSet } from '../registry/cas'
 import { decodeRecord } from '../registry/codec'
 import type { RegistryStore } from '../registry/store'
 import type { TaskRecord } from '../registry/types'
@@ -26,28 +27,25 @@ export async function updateTask (
   maxTries = 30
 ): Promise<TaskRecord | null> {
   const k = store.keys
-  for (let i = 0; i < maxTries; i++) {
+  const { result } = await compareAndSet(store, async () => {
     const res = await store.redis.multi().get(k.rev).hget(k.tasks, id).exec()
     if (res === null) throw new Error('registry read aborted')
     for (const [err] of res) if (err !== null) throw err
     const rev = Number(res[0][1] ?? 0)
     const json = res[1][1] as string | null
-    if (json === null) return null
-    const decoded = decodeRecord('task', json)
-    if (!decoded.ok) return null
+    const decoded = json === null ? null : decodeRecord('task', json)
+    if (decoded === null || !decoded.ok) return { rev, ops: [], result: null }
     const current = decoded.value as TaskRecord
     const fields = change(current)
-    if (fields === null) return current
+    if (fields === null) return { rev, ops: [], result: current }
     const next: TaskRecord = { ...current, ...fields }
-    try {
-      await store.write([{ type: 'task', id, value: next }], { ifRev: rev })
-      return next
-    } catch (err) {
-      if (!isMeshError(err, 'MESH_ERR_REGISTRY_CONFLICT')) throw err
-      await sleep(Math.random() * Math.min(5 * (i + 1), 50))
-    }
-  }
-  throw new MeshError('MESH_ERR_REGISTRY_CONFLICT', `task ${id}: the registry changed under ${maxTries} report attempts in a row`)
+    return { rev, ops: [{ type: 'task', id, value: next }], result: next }
+  }, {
+    attempts: maxTries,
+    backoff: (attempt) => Math.random() * Math.min(5 * attempt, 50),
+    exhausted: (attempts) => new MeshError('MESH_ERR_REGISTRY_CONFLICT', `task ${id}: the registry changed under ${attempts} report attempts in a row`)
+  })
+  return result
 }
 
 /**

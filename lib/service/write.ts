@@ -4,7 +4,8 @@
  * revision; on MESH_ERR_REGISTRY_CONFLICT read again and start over.
  * Validation throws before anything is written.
  */
-import { MeshError, isMeshError } from '../errors'
+import { MeshError } from '../errors'
+import { compareAndSet } from '../registry/cas'
 import type { RegistryStore, Snapshot, WriteOp } from '../registry/store'
 
 export const WRITE_ATTEMPTS = 8
@@ -15,20 +16,15 @@ export async function writeChecked<T> (
   store: RegistryStore,
   build: (snap: Snapshot) => { ops: WriteOp[], result: T }
 ): Promise<Written<T>> {
-  for (let attempt = 1; ; attempt++) {
-    const snap = await store.snapshot()
-    const { ops, result } = build(snap)
-    if (ops.length === 0) return { rev: snap.rev, result, snapshot: snap }
-    try {
-      const rev = await store.write(ops, { ifRev: snap.rev })
-      return { rev, result, snapshot: snap }
-    } catch (err) {
-      if (!isMeshError(err, 'MESH_ERR_REGISTRY_CONFLICT')) throw err
-      if (attempt >= WRITE_ATTEMPTS) {
-        throw new MeshError('MESH_ERR_REGISTRY_CONFLICT',
-          `the registry changed under this write ${attempt} times in a row; nothing was written, try again`, { cause: err })
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 20 * attempt)))
-    }
-  }
+  const { rev, result } = await compareAndSet(store, async () => {
+    const snapshot = await store.snapshot()
+    const { ops, result } = build(snapshot)
+    return { rev: snapshot.rev, ops, result: { result, snapshot } }
+  }, {
+    attempts: WRITE_ATTEMPTS,
+    backoff: (attempt) => Math.floor(Math.random() * 20 * attempt),
+    exhausted: (attempts, cause) => new MeshError('MESH_ERR_REGISTRY_CONFLICT',
+      `the registry changed under this write ${attempts} times in a row; nothing was written, try again`, { cause })
+  })
+  return { rev, result: result.result, snapshot: result.snapshot }
 }
