@@ -32,16 +32,37 @@ export interface NodeOptions {
   workers?: number
   cpu?: string
   extra?: string[]
+  /** Flags for node itself (before the script), e.g. --expose-gc. */
+  nodeFlags?: string[]
 }
 
 export function startMeshNode (o: NodeOptions): Proc {
-  const args = [MESH_CLI, 'node', 'start', '--name', o.name, '--advertise', o.advertise, '--admin', o.admin, '--redis', o.redisUrl]
+  const args = [...(o.nodeFlags ?? []), MESH_CLI, 'node', 'start', '--name', o.name, '--advertise', o.advertise, '--admin', o.admin, '--redis', o.redisUrl]
   if (o.workers !== undefined && o.workers !== 1) args.push('--workers', String(o.workers))
   if (o.extra !== undefined) args.push(...o.extra)
   return startProc(`mesh node ${o.name}`, process.execPath, args, { cpu: o.cpu })
 }
 
 export interface Reply { status: number, body: string }
+
+/** POST /debug/gc on a node started with --expose-gc: V8 heap used after a full GC (bytes). */
+export function heapAfterGc (admin: string, timeoutMs = 10_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`http://${admin}/debug/gc`, { method: 'POST', agent: false, timeout: timeoutMs }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { body += c })
+      res.on('end', () => {
+        const heap = res.statusCode === 200 ? Number((JSON.parse(body) as { heapUsed?: number }).heapUsed) : NaN
+        if (Number.isFinite(heap)) resolve(heap)
+        else reject(new Error(`POST /debug/gc: ${res.statusCode ?? 0} ${body.trim()}`))
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error('POST /debug/gc timed out')))
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 /** One GET on a fresh connection (agent: false), bounded by timeoutMs. */
 export function get (url: string, timeoutMs = 2000, agent: http.Agent | false = false): Promise<Reply> {

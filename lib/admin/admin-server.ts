@@ -1,4 +1,9 @@
-/** The admin listener: /metrics (Prometheus text) and /healthz (JSON). */
+/**
+ * The admin listener: /metrics (Prometheus text) and /healthz (JSON).
+ * POST /debug/gc runs a full GC and answers the heap used after it, only in a
+ * node started with `node --expose-gc` (the soak benchmark's leak check);
+ * otherwise it does not exist.
+ */
 import { createServer, type Server } from 'node:http'
 import { parseHostPort } from '../util/address'
 
@@ -15,6 +20,13 @@ export async function startAdmin (address: string, metrics: MetricsSource, healt
   const { host, port } = parseHostPort(address, 'node.admin')
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (path === '/debug/gc' && req.method === 'POST' && gc !== undefined) {
+      gc()
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(`${JSON.stringify({ heapUsed: process.memoryUsage().heapUsed })}\n`)
+      return
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end()
       return

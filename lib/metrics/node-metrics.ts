@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { PassiveHealth } from '../balancer/passive-health'
 import type { Prober } from '../health/prober'
 import type { ListenerSet } from '../proxy/listeners'
+import { L7Listener } from '../proxy/l7-listener'
 import type { RegistryFeed } from '../registry/feed'
 import type { TableSource } from '../table/table-source'
 import type { Route } from '../table/routing-table'
@@ -108,5 +109,8 @@ export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources):
     out.push({ labels: { state: 'open' }, value: open })
     out.push({ labels: { state: 'failed' }, value: failed })
   }, 'max')
+  m('mesh_http_connections_active', 'HTTP client connections open now, by published port.', 'gauge', (out) => {
+    for (const l of src.listeners.listeners.values()) if (l.impl instanceof L7Listener) out.push({ labels: { port: l.port }, value: l.impl.connections })
+  })
   m('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.bindFailures }) })
 }

@@ -50,6 +50,8 @@ export class L7Listener implements RequestHandler {
   }
 
   get server (): Server { return this.#http.server }
+  /** Client connections open now. */
+  get connections (): number { return this.#http.connections }
 
   /** Closes keep-alive connections that have no request in flight. */
   closeIdle (): void {

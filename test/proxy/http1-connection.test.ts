@@ -106,6 +106,16 @@ t.test('HTTP/1.x framing and refusals on the client side', async (t) => {
     t.match(c.data, /^HTTP\/1\.1 200 [^]*\r\n\r\n5\nHTTP\/1\.1 200 [^]*\r\n\r\na\n$/, 'the count of the POST body, then the GET')
   })
 
+  t.test('open client connections are a gauge in /metrics', async (t) => {
+    const before = await node.metric('mesh_http_connections_active', 'port="8080"')
+    const c = raw().send('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await c.until(/a\n$/, 'the answer')
+    t.equal(await node.metric('mesh_http_connections_active', 'port="8080"'), before + 1, 'one more while it is open')
+    c.socket.destroy()
+    await waitFor(async () => await node.metric('mesh_http_connections_active', 'port="8080"') === before, { what: 'the gauge back down' })
+    t.pass('back down once it closed')
+  })
+
   t.test('a client that half-closes after its answer gets the connection closed', async (t) => {
     const c = raw().send('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     await c.until(/a\n$/, 'the answer')
