@@ -11,6 +11,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Http1Connection, type ConnectionHost, type RequestHandler } from './connection'
+import { handleOf } from './llhttp'
 
 export interface Http1Options {
   maxHeaderSize: number
@@ -58,7 +59,7 @@ export class Http1Server implements ConnectionHost {
   }
 
   #accept (socket: Socket): void {
-    if (socket.remoteAddress === undefined) {
+    if (socket.remoteAddress === undefined || handleOf(socket) === null) {
       socket.destroy() // already gone
       return
     }
