@@ -91,6 +91,31 @@ t.test('HTTP/1.x framing and refusals on the client side', async (t) => {
     t.equal(a.requests, before, 'none of them reached the backend')
   })
 
+  t.test('framing the parser refuses: 400 and the connection closed, nothing half-forwarded as a success', async (t) => {
+    const cases: Array<[string, string]> = [
+      ['two different Content-Length values', 'POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'],
+      ['Transfer-Encoding other than chunked last', 'POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n3\r\nabc\r\n0\r\n\r\n'],
+      ['an obs-folded header', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n'],
+      ['a space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n'],
+      ['a bare LF line end', 'GET / HTTP/1.1\nHost: x\n\n']
+    ]
+    for (const [what, text] of cases) {
+      const c = raw().send(text)
+      await c.closedBy(`the node closing after ${what}`)
+      t.match(c.data, /^HTTP\/1\.1 400 /, `${what}: 400`)
+      t.equal(c.data.match(/HTTP\/1\.1 /g)?.length, 1, `${what}: one answer only`)
+    }
+  })
+
+  t.test('a chunked body that turns malformed mid-way: the request is stopped upstream and answered 400, not 502', async (t) => {
+    const c = raw().send('POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n')
+    await waitFor(() => a.requests > 0, { what: 'the request upstream with its body streaming' })
+    c.send('zz\r\nnot hex\r\n')
+    await c.closedBy('the node closing after the bad chunk')
+    t.match(c.data, /^HTTP\/1\.1 400 /, '400 Bad Request')
+    t.equal(c.data.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only')
+  })
+
   t.test('a head of 40 headers (parsed in several pieces) reaches the backend whole', async (t) => {
     const names = Array.from({ length: 40 }, (_, i) => `X-H${i}`)
     const c = raw().send(`GET /headers HTTP/1.1\r\nHost: x\r\n${names.map((n, i) => `${n}: v${i}\r\n`).join('')}Connection: close\r\n\r\n`)

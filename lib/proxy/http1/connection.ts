@@ -270,7 +270,21 @@ export class Http1Connection implements ExchangeOwner, BodySource {
 
   #parseError (err: ParserError): void {
     if (this.#closing && this.#upgrade === null) return // data after a request that closes the connection: ignored
-    if (this.#reading !== null && this.#reading.body !== null) this.#reading.body.destroy(err)
+    const reading = this.#reading
+    if (reading !== null) {
+      reading.body?.destroy(err)
+      if (reading === this.active) {
+        // The request being forwarded has a malformed body: stop it upstream and answer 400
+        // ourselves (not a 502 blaming the endpoint). After a response began, only a cut is honest.
+        this.active = null
+        reading.runner?.cancel()
+        if (reading.responseStarted) {
+          this.#closing = true
+          this.socket.destroy()
+          return
+        }
+      }
+    }
     this.#refuse(err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request')
   }
 
