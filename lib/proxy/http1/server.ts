@@ -1,8 +1,9 @@
 /**
  * The L7 listener's server: a net.Server whose connections are parsed by
- * Http1Connection. Client timeouts are enforced by one periodic sweep over
- * the connections (like Node's own checkConnections), not by timers re-armed
- * per request:
+ * Http1Connection. Client timeouts are enforced by a periodic sweep over the
+ * connections (like Node's own checkConnections), not by timers re-armed per
+ * request; one timer sweeps every server of the process (a node may publish
+ * hundreds of ports):
  *   - headersTimeout: a request head must arrive whole within it (408);
  *   - requestTimeout: head and body within it (408, or the connection is cut
  *     when an answer already began); 0 = no limit;
@@ -27,7 +28,8 @@ export class Http1Server implements ConnectionHost {
   readonly #options: Http1Options
   readonly #state: { readonly draining: boolean }
   readonly #connections = new Set<Http1Connection>()
-  readonly #sweep: NodeJS.Timeout
+  /** How often this server's timeouts need checking (ms). */
+  readonly sweepMs: number
 
   constructor (options: Http1Options, handler: RequestHandler, state: { readonly draining: boolean }) {
     this.#options = options
@@ -37,9 +39,10 @@ export class Http1Server implements ConnectionHost {
     // allowHalfOpen: a client's FIN must not end our side before its answer is written.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => { this.#accept(socket) })
     const shortest = Math.min(options.headersTimeout, options.idleTimeout, options.requestTimeout > 0 ? options.requestTimeout : Infinity)
-    this.#sweep = setInterval(() => { this.#check() }, Math.min(1000, Math.max(25, shortest / 10)))
-    this.#sweep.unref()
-    this.server.once('close', () => { clearInterval(this.#sweep) })
+    this.sweepMs = Math.min(1000, Math.max(25, shortest / 10))
+    swept.add(this)
+    reschedule()
+    this.server.once('close', () => { swept.delete(this); reschedule() })
   }
 
   get draining (): boolean { return this.#state.draining }
@@ -66,8 +69,8 @@ export class Http1Server implements ConnectionHost {
     this.#connections.add(new Http1Connection(socket, this))
   }
 
-  #check (): void {
-    const now = performance.now()
+  /** Times out what overstayed (called by the shared sweep). */
+  sweep (now: number): void {
     const { headersTimeout, requestTimeout, idleTimeout } = this.#options
     for (const c of this.#connections) {
       const parser = c.parser
@@ -86,4 +89,26 @@ export class Http1Server implements ConnectionHost {
       if (c.idle && now - c.idleSince > idleTimeout) c.closeIfIdle()
     }
   }
+}
+
+const swept = new Set<Http1Server>()
+let sweepTimer: NodeJS.Timeout | null = null
+let sweepEvery = 0
+
+/** Keeps one timer running at the shortest period any server needs (none when no server is left). */
+function reschedule (): void {
+  let ms = Infinity
+  for (const s of swept) ms = Math.min(ms, s.sweepMs)
+  if (sweepTimer !== null && ms === sweepEvery) return
+  if (sweepTimer !== null) clearInterval(sweepTimer)
+  sweepTimer = null
+  if (swept.size === 0) return
+  sweepEvery = ms
+  sweepTimer = setInterval(sweepAll, ms)
+  sweepTimer.unref()
+}
+
+function sweepAll (): void {
+  const now = performance.now()
+  for (const s of swept) s.sweep(now)
 }
