@@ -163,6 +163,7 @@ export async function startNode (config: Config): Promise<RunningNode> {
   addControlMetrics(registry, control.prober)
   const admin = await maybeAdmin(ctx, async () => await registry.metrics(), registry.contentType, () => ({
     revision: data.tables.current().rev,
+    health_probes: control.prober.probes,
     listeners: [...data.listeners.listeners.values()].map((l) => ({ port: l.port, protocol: l.protocol, state: l.state, error: l.error }))
   }))
   return { ctx, data, admin, stop: stopper(ctx, data, control, admin) }
@@ -229,7 +230,7 @@ async function startPrimary (config: Config): Promise<RunningNode> {
   const aggregator = new AggregatorRegistry()
   const own: Registry = createRegistry(ctx.node.name, false)
   addControlMetrics(own, control.prober)
-  const admin = await maybeAdmin(ctx, async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`, aggregator.contentType, () => ({ workers: workers.size }))
+  const admin = await maybeAdmin(ctx, async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`, aggregator.contentType, () => ({ workers: workers.size, health_probes: control.prober.probes }))
   const stopControl = stopper(ctx, null, control, admin)
   const stop = async (): Promise<void> => {
     stopping = true

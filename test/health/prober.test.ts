@@ -25,6 +25,8 @@ t.test('active HTTP checks: new endpoints wait for a pass; fall ejects, rise ret
   t.pass('a failing its checks left every node\'s table')
 
   const probes = await Promise.all(nodes.map(async (n) => await n.metric('mesh_health_probes_total')))
+  const fromHealthz = await Promise.all(nodes.map(async (n) => (JSON.parse((await httpGet(`http://${n.admin}/healthz`)).body) as { health_probes: number }).health_probes))
+  t.ok(fromHealthz.every((h, i) => h >= probes[i]), `/healthz says health_probes too (${fromHealthz.join('/')}; metric ${probes.join('/')})`)
   const probers = probes.filter((p) => p > 0).length
   t.ok(probers >= 1 && probers <= 2, `each endpoint is probed by one node (probing nodes: ${probers}, probes ${probes.join('/')})`)
   const healthRequests = a.requests + b.requests
