@@ -3,7 +3,11 @@
  * same load. See bench/README.md for how to read it.
  *
  *   npm run bench:e2e -- [--duration 5] [--warmup 1] [--cold 2] [--connections 64]
- *                        [--only direct,undici-dispatch,...] [--no-close] [--no-workers]
+ *                        [--only direct,undici-dispatch,...] [--no-close] [--no-workers] [--rounds 1]
+ *
+ * --rounds N: every proxy N times, the rounds alternating between proxies
+ * (A B C A B C ...), each run from a fresh start; the table, ratios and
+ * targets use the median of each figure (errors: the sum).
  *
  * Layout (all loopback): backends 127.0.0.51-53:9001 (one process each) and
  * wrk on CPU 1; the proxy under test alone on CPU 0 (taskset when present).
@@ -29,6 +33,7 @@ const CONNECTIONS = args.num('connections', 64)
 const ONLY = args.has('only') ? new Set(args.get('only', '').split(',')) : null
 const WITH_CLOSE = !args.has('no-close')
 const WITH_WORKERS = !args.has('no-workers')
+const ROUNDS = Math.max(1, Math.floor(args.num('rounds', 1)))
 
 const PROXY_CPU = '0'
 const LOAD_CPU = '1'
@@ -421,8 +426,15 @@ async function main (): Promise<void> {
   await sleep(200)
   for (const b of backends) if (b.exitCode() !== undefined) throw new Error(`${b.name} exited:\n${b.tail()}`)
 
-  const rows: Row[] = []
-  for (const t of selected) rows.push(...await runTarget(t))
+  const rounds: Row[][] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    if (ROUNDS > 1) process.stderr.write(`round ${round + 1} of ${ROUNDS}\n`)
+    const rows: Row[] = []
+    for (const t of selected) rows.push(...await runTarget(t))
+    rounds.push(rows)
+  }
+  const rows = ROUNDS === 1 ? rounds[0] : medianRows(rounds)
+  if (ROUNDS > 1) notes.push(`medians of ${ROUNDS} alternating rounds (errors summed); every round's rows are in the JSON under "rounds"`)
 
   for (const b of backends) await stopProc(b)
   if (redis !== null) await redis.stop()
@@ -465,9 +477,27 @@ async function main (): Promise<void> {
     notes,
     rows,
     ratios,
-    verdicts: v
+    verdicts: v,
+    ...(ROUNDS > 1 ? { rounds } : {})
   })
   process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`)
+}
+
+const MEDIAN_FIELDS = ['rps', 'requests', 'p50', 'p99', 'max', 'coldP99', 'coldMax', 'cpuUsPerReq', 'otherOnProxyCpu', 'loadAvg', 'rss'] as const
+
+/** Row i of every round (same proxy, layer and mode) -> one row of medians. */
+function medianRows (rounds: Row[][]): Row[] {
+  return rounds[0].map((first, i) => {
+    const same = rounds.map((r) => r[i]).filter((r) => r !== undefined && r.skipped === undefined && r.error === undefined)
+    if (same.length === 0) return first
+    const out: Row = { ...same[0] }
+    for (const f of MEDIAN_FIELDS) {
+      const v = same.map((r) => r[f]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b)
+      out[f] = v.length === 0 ? undefined : v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+    }
+    out.errors = same.reduce((n, r) => n + (r.errors ?? 0), 0)
+    return out
+  })
 }
 
 main().then(() => process.exit(0), (err: Error) => {

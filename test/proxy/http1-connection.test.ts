@@ -116,6 +116,21 @@ t.test('HTTP/1.x framing and refusals on the client side', async (t) => {
     t.equal(c.data.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only')
   })
 
+  t.test('a request that arrives one byte at a time (head, chunked body, a second request) is parsed whole', async (t) => {
+    const c = raw()
+    const text = 'POST /count HTTP/1.1\r\nHost: x\r\nX-Long: ' + 'v'.repeat(300) + '\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      'a\r\n0123456789\r\n5\r\nhello\r\n0\r\n\r\n' + 'GET /headers?n=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    await new Promise<void>((resolve) => { c.socket.once('connect', resolve) })
+    c.socket.setNoDelay(true)
+    for (let i = 0; i < text.length; i++) {
+      c.socket.write(text[i])
+      if (i % 16 === 0) await new Promise((resolve) => setImmediate(resolve)) // let the bytes go out in small reads
+    }
+    await c.closedBy('both answers')
+    t.match(c.data, /^HTTP\/1\.1 200 [^]*\r\n\r\n15\n/, 'the POST body counted whole: 15 bytes')
+    t.match(c.data, /"url":"\/headers\?n=2"/, 'then the second request')
+  })
+
   t.test('a head of 40 headers (parsed in several pieces) reaches the backend whole', async (t) => {
     const names = Array.from({ length: 40 }, (_, i) => `X-H${i}`)
     const c = raw().send(`GET /headers HTTP/1.1\r\nHost: x\r\n${names.map((n, i) => `${n}: v${i}\r\n`).join('')}Connection: close\r\n\r\n`)
