@@ -2,9 +2,7 @@
  * RegistryFeed: keeps a node's view of the registry current.
  *
  * - Full read on start, on every (re)connect, on a revision gap, on an epoch
- *   change, and every `resyncInterval` unless Redis is at the very epoch and
- *   revision this node has applied (then nothing was missed: a full read of a
- *   big registry would only hold back the changes arriving meanwhile).
+ *   change and every `resyncInterval`.
  * - Between full reads it tails the change stream (XREAD BLOCK on its own
  *   connection) and applies entries whose revision follows its own.
  * - Polls node heartbeats every `livenessInterval` (also how a flush is noticed).
@@ -82,7 +80,7 @@ export class RegistryFeed extends EventEmitter {
   /** Starts; resolves after the first full read, or after `maxWait` ms if Redis is not there. */
   async start (maxWait = 3000): Promise<void> {
     this.#running = this.#run()
-    this.#timers.push(setInterval(() => { this.#periodic().catch(() => {}) }, this.#options.resyncInterval).unref())
+    this.#timers.push(setInterval(() => { this.resync('periodic').catch(() => {}) }, this.#options.resyncInterval).unref())
     this.#timers.push(setInterval(() => { this.#pollLiveness().catch(() => {}) }, this.#options.livenessInterval).unref())
     await Promise.race([this.#firstRead, sleep(maxWait)])
   }
@@ -99,17 +97,6 @@ export class RegistryFeed extends EventEmitter {
     if (this.#resyncing !== null) return await this.#resyncing
     this.#resyncing = this.#fullRead(reason).finally(() => { this.#resyncing = null })
     return await this.#resyncing
-  }
-
-  async #periodic (): Promise<void> {
-    if (this.#resyncing !== null || this.#stopped) return
-    const k = this.#store.keys
-    const [epoch, rev] = await this.#store.redis.mget(k.epoch, k.rev)
-    if ((epoch ?? '') === this.state.epoch && Number(rev ?? 0) === this.state.rev) {
-      this.#markUp()
-      return
-    }
-    await this.resync('periodic')
   }
 
   async #run (): Promise<void> {
