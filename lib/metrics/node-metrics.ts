@@ -60,7 +60,9 @@ export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources):
     }
   })
   m('mesh_http_request_duration_seconds', 'HTTP request duration, arrival to last response byte.', 'histogram', (out) => {
-    for (const r of routes()) if (r.protocol === 'http') histogramSamples('mesh_http_request_duration_seconds', r.stats.duration, { service: r.service, port: r.port }, out)
+    // A route that never forwarded a request has no series (like prom-client's labelled histograms):
+    // a node publishing thousands of idle services would otherwise render thousands of empty ones per scrape.
+    for (const r of routes()) if (r.protocol === 'http' && r.stats.duration.count > 0) histogramSamples('mesh_http_request_duration_seconds', r.stats.duration, { service: r.service, port: r.port }, out)
   })
   m('mesh_upstream_errors_total', 'Upstream errors by kind (connect, timeout, reset, protocol).', 'counter', (out) => {
     for (const r of routes()) {

@@ -146,6 +146,14 @@ t.test('HTTP/1.x framing and refusals on the client side', async (t) => {
     t.match(c.data, /^HTTP\/1\.1 200 [^]*\r\n\r\n5\nHTTP\/1\.1 200 [^]*\r\n\r\na\n$/, 'the count of the POST body, then the GET')
   })
 
+  t.test('request durations: a histogram per service that forwarded requests, none for an idle one', async (t) => {
+    await meshOk(['service', 'create', '--name', 'idle', '--publish', '8081:80', '--endpoint', a.address], redis.url)
+    await waitFor(async () => (await node.metrics()).includes('service="idle"'), { what: 'the idle service in the table' })
+    t.ok(await node.metric('mesh_http_request_duration_seconds_count', 'service="web"') > 0, 'web has a duration count')
+    const text = await node.metrics()
+    t.notOk(/mesh_http_request_duration_seconds_\w+\{[^}]*service="idle"/.test(text), 'idle has no duration series')
+  })
+
   t.test('open client connections are a gauge in /metrics', async (t) => {
     const before = await node.metric('mesh_http_connections_active', 'port="8080"')
     const c = raw().send('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
