@@ -67,12 +67,12 @@ export class L7Listener implements RequestHandler {
     const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, this.#options.xForwarded, info)
     if (info.hasBody) ex.body = new RequestBody(ex.owner)
     if (info.host === null && ex.versionMinor === 1) {
-      ex.runner = new GeneratedResponse(ex, 400, '400 Bad Request: HTTP/1.1 request without a Host header\n', null, true, this.#log(ex, '-'))
+      ex.runner = new GeneratedResponse(ex, 400, '400 Bad Request: HTTP/1.1 request without a Host header\n', null, true, this.#log(ex))
       return
     }
     if (info.expect !== '' && ex.versionMinor === 1) {
       if (!CONTINUE.test(info.expect)) {
-        ex.runner = new GeneratedResponse(ex, 417, `417 Expectation Failed: ${info.expect}\n`, null, true, this.#log(ex, '-'))
+        ex.runner = new GeneratedResponse(ex, 417, `417 Expectation Failed: ${info.expect}\n`, null, true, this.#log(ex))
         return
       }
       ex.expectContinue = info.hasBody
@@ -80,7 +80,7 @@ export class L7Listener implements RequestHandler {
     const entry = this.entry
     const route = entry.single ?? entry.lookup(info.host ?? undefined)
     if (route === null) {
-      ex.runner = new GeneratedResponse(ex, 404, `404 Not Found: no service for host "${info.host ?? ''}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE', false, this.#log(ex, '-'))
+      ex.runner = new GeneratedResponse(ex, 404, `404 Not Found: no service for host "${info.host ?? ''}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE', false, this.#log(ex))
       return
     }
     ex.runner = new Forward(ex, route, this.#ctx, headers, info.hasBody)
@@ -90,10 +90,10 @@ export class L7Listener implements RequestHandler {
     this.#upgrade.handle(this.entry, ex, socket, head)
   }
 
-  /** Access-log hook for generated answers (null when the log is off). */
-  #log (ex: Exchange, service: string): ((status: number) => void) | null {
+  /** Access-log hook for answers made before any route was chosen (null when the log is off). */
+  #log (ex: Exchange): ((status: number) => void) | null {
     const log = this.#ctx.accessLog
     if (log === null) return null
-    return (status) => { log.request(ex, status, service, '-', (performance.now() - ex.start) / 1000) }
+    return (status) => { log.request(ex, status, '-', '-', (performance.now() - ex.start) / 1000) }
   }
 }

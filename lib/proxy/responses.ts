@@ -1,21 +1,9 @@
 /** Responses the proxy writes itself: short text bodies with the error code in a header. */
+import { STATUS_CODES } from 'node:http'
 import type { Exchange, Runner } from './http1/exchange'
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  417: 'Expectation Failed',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout'
-}
-
-export function reasonOf (status: number): string {
-  return REASONS[status] ?? ''
-}
-
 export function sendError (ex: Exchange, status: number, body: string, code: string | null, close = false): void {
-  ex.sendText(status, reasonOf(status), body, code, close)
+  ex.sendText(status, STATUS_CODES[status] ?? '', body, code, close)
 }
 
 /** A generated answer, started in the exchange's turn (pipelined requests answer in order). */

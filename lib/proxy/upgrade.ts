@@ -13,7 +13,6 @@ import type { PassiveHealth } from '../balancer/passive-health'
 import type { Endpoint } from '../balancer/endpoint'
 import type { PortEntry, Route } from '../table/routing-table'
 import { classify } from './errors-map'
-import { hostOf } from './host-header'
 import type { Exchange } from './http1/exchange'
 
 /**
@@ -27,7 +26,8 @@ function upgradeRequest (ex: Exchange, socket: Socket): IncomingMessage {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase()
     const prev = headers[name]
-    headers[name] = prev === undefined ? raw[i + 1] : `${prev}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}`
+    if (prev === undefined) headers[name] = raw[i + 1]
+    else if (name !== 'host') headers[name] = `${prev}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}` // a repeated Host: the first counts
   }
   return {
     method: ex.method,
@@ -91,7 +91,9 @@ export class UpgradeProxy {
 
   handle (entry: PortEntry, ex: Exchange, socket: Socket, head: Buffer): void {
     socket.on('error', () => {})
-    const host = hostOf(ex.rawHeaders)
+    const req = upgradeRequest(ex, socket)
+    const h = req.headers
+    const host = h.host
     const route = entry.lookup(host)
     if (route === null) {
       reject(socket, 404, 'Not Found', `404 Not Found: no service for host "${host ?? ''}" on port ${entry.port}\n`)
@@ -103,8 +105,6 @@ export class UpgradeProxy {
       reject(socket, 503, 'Service Unavailable', route.unavailableBody)
       return
     }
-    const req = upgradeRequest(ex, socket)
-    const h = req.headers
     // Hop-by-hop headers that are not part of the upgrade itself (Connection/Upgrade stay).
     delete h['proxy-connection']
     delete h['proxy-authorization']

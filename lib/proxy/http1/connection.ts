@@ -46,7 +46,6 @@ const parserResource = {}
 export class Http1Connection implements ExchangeOwner, BodySource {
   readonly socket: Socket
   readonly remoteAddress: string
-  readonly acceptedAt: number
   readonly #host: ConnectionHost
   #parser: ConnParser | null
   /** The exchange being answered. */
@@ -57,7 +56,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   #reading: Exchange | null = null
   /** Request heads read so far. */
   requests = 0
-  /** When the connection last became idle (performance.now()). */
+  /** When the connection was accepted or last became idle (performance.now()). */
   idleSince: number
   #paused = 0
   #consumed = false
@@ -74,7 +73,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     this.socket = socket
     this.#host = host
     this.remoteAddress = socket.remoteAddress ?? ''
-    this.acceptedAt = this.idleSince = performance.now()
+    this.idleSince = performance.now()
     let parser = freeParsers.pop()
     if (parser === undefined) {
       parser = new HTTPParser() as ConnParser
@@ -181,21 +180,15 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   exchangeDone (ex: Exchange): void {
     if (ex !== this.active) return
     this.active = null
-    // The response went out before the request body finished: keep reading it (and dropping it) so
-    // the next request is found, unless the connection closes anyway.
-    if (ex.body !== null && !ex.requestDone) {
-      if (!ex.keepAlive) {
-        this.socket.destroySoon()
-        return
-      }
-      this.resumeReading(PAUSE_BODY)
-    }
     if (!ex.keepAlive) {
       this.#closing = true
       this.#queue = null
       this.socket.destroySoon()
       return
     }
+    // The response went out before the request body finished: keep reading it (and dropping it)
+    // so the next request is found.
+    if (ex.body !== null && !ex.requestDone) this.resumeReading(PAUSE_BODY)
     const next = this.#queue?.shift()
     if (next !== undefined) {
       if ((this.#queue as Exchange[]).length < MAX_QUEUED / 2) this.resumeReading(PAUSE_QUEUE)
@@ -205,8 +198,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     }
     this.idleSince = performance.now()
     if (this.#finalResponse !== null) {
-      this.socket.end(this.#finalResponse)
-      this.socket.destroySoon()
+      this.#sendFinal()
       return
     }
     if (this.#upgrade !== null) {
@@ -293,13 +285,13 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     this.#closing = true
     this.#reading = null
     this.pauseReading(PAUSE_FOR_GOOD)
-    const response = `HTTP/1.1 ${statusLine}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
-    if (this.active === null) {
-      this.socket.end(response)
-      this.socket.destroySoon()
-    } else {
-      this.#finalResponse = response
-    }
+    this.#finalResponse = `HTTP/1.1 ${statusLine}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
+    if (this.active === null) this.#sendFinal()
+  }
+
+  #sendFinal (): void {
+    this.socket.end(this.#finalResponse ?? '')
+    this.socket.destroySoon()
   }
 
   #handOver (): void {

@@ -127,7 +127,7 @@ export class Exchange {
    */
   sendText (status: number, statusText: string, body: string, code: string | null, close = false): void {
     if (this.finished) return
-    if (this.status !== 0) {
+    if (this.responseStarted) {
       this.abort()
       return
     }

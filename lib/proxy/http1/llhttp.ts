@@ -23,8 +23,6 @@ export interface NativeParser {
   consume: (handle: unknown) => void
   unconsume: () => void
   getCurrentBuffer: () => Buffer
-  finish: () => ParserError | undefined
-  free: () => void
   /** Frees the native parser now (it is unusable after). */
   close: () => void
   remove: () => void
@@ -64,7 +62,6 @@ export const kOnExecute = HTTPParser.kOnExecute | 0
 export interface StreamHandle {
   readStart: () => number
   readStop: () => number
-  isStreamBase?: boolean
 }
 
 export function handleOf (socket: Socket): StreamHandle | null {

@@ -77,7 +77,7 @@ export class Http1Server implements ConnectionHost {
       if (parser === null || c.closed) continue
       if (c.requests === 0 || !parser.headersCompleted()) {
         // A head is on its way (or none came yet on a new connection).
-        const age = c.requests === 0 ? now - c.acceptedAt : parser.duration()
+        const age = c.requests === 0 ? now - c.idleSince : parser.duration()
         if (age > headersTimeout) c.timeout()
         continue
       }
