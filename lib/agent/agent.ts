@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { NodeContext, Subsystem } from '../node/context'
 import type { ServiceSpec, TaskRecord, TaskState } from '../registry/types'
+import { isActiveState, taskName } from '../scheduler/task-rules'
 import { createLogger, type Logger } from '../util/log'
 import { LogShipper } from './logs'
 import { PortAllocator } from './ports'
@@ -30,7 +31,6 @@ import { describeOutcome, TaskProcess, type Outcome } from './task-process'
 /** This package's CLI, so a service command `mesh whoami ...` needs no global install. */
 export const MESH_CLI = join(__dirname, '..', 'cli', 'main.js')
 
-const LIVE: ReadonlySet<TaskState> = new Set(['new', 'assigned', 'preparing', 'starting', 'running'])
 const ENDED: ReadonlySet<TaskState> = new Set(['complete', 'failed', 'shutdown', 'rejected'])
 
 interface Owned {
@@ -101,10 +101,10 @@ export class Agent implements Subsystem {
         if (owned !== undefined || this.#known.has(t.id)) continue
         this.#known.add(t.id)
         if (t.state === 'new' || t.state === 'assigned') void this.#launch(t)
-        else if (LIVE.has(t.state)) this.#adoptOrphan(t, 'failed', 'orphaned after node restart')
+        else if (isActiveState(t.state)) this.#adoptOrphan(t, 'failed', 'orphaned after node restart')
       } else if (owned !== undefined) {
         if (!owned.stopping) void this.#stop(owned, owned.running ? this.#ctx.config.tasks.drainDelay : 0)
-      } else if (!this.#known.has(t.id) && (LIVE.has(t.state) || t.state === 'orphaned')) {
+      } else if (!this.#known.has(t.id) && (isActiveState(t.state) || t.state === 'orphaned')) {
         this.#known.add(t.id)
         this.#adoptOrphan(t, 'shutdown', '')
       }
@@ -125,7 +125,7 @@ export class Agent implements Subsystem {
       }
     }
     if (t.state === 'orphaned') return
-    void this.#reporter.report(t.id, (cur) => LIVE.has(cur.state) ? { state, error, stateAt: Date.now() } : null)
+    void this.#reporter.report(t.id, (cur) => isActiveState(cur.state) ? { state, error, stateAt: Date.now() } : null)
   }
 
   #specFor (t: TaskRecord): ServiceSpec | null {
@@ -139,7 +139,7 @@ export class Agent implements Subsystem {
   async #launch (t: TaskRecord): Promise<void> {
     const spec = this.#specFor(t)
     if (spec === null) {
-      await this.#reporter.report(t.id, (cur) => LIVE.has(cur.state)
+      await this.#reporter.report(t.id, (cur) => isActiveState(cur.state)
         ? { state: 'rejected', error: `service ${t.service} version ${t.specVersion} no longer exists`, stateAt: Date.now() }
         : null)
       return
@@ -154,7 +154,7 @@ export class Agent implements Subsystem {
     const range = this.#ctx.config.tasks.portRange
     if (port === null) {
       this.#owned.delete(t.id)
-      await this.#reporter.report(t.id, (cur) => LIVE.has(cur.state)
+      await this.#reporter.report(t.id, (cur) => isActiveState(cur.state)
         ? { state: 'rejected', error: `no free port in tasks.portRange ${range.from}-${range.to} on ${this.#ctx.node.addr}`, stateAt: Date.now() }
         : null)
       return
@@ -163,11 +163,11 @@ export class Agent implements Subsystem {
     if (o.stopping || this.#stopped) {
       this.#ports.release(port)
       this.#owned.delete(t.id)
-      await this.#reporter.report(t.id, (cur) => LIVE.has(cur.state) ? { state: 'shutdown', stateAt: Date.now() } : null)
+      await this.#reporter.report(t.id, (cur) => isActiveState(cur.state) ? { state: 'shutdown', stateAt: Date.now() } : null)
       return
     }
     const node = this.#ctx.node
-    const name = `${spec.name}.${t.slot}`
+    const name = taskName(t)
     const [file, args] = this.#resolve(spec.command)
     const proc = new TaskProcess({
       file,
@@ -181,7 +181,7 @@ export class Agent implements Subsystem {
     void proc.done.then(async (outcome) => { await this.#ended(o, outcome) })
     if (!proc.start()) return // `done` reports the OS error
     this.#log.debug('started %s (%s) pid %d on %s:%d', name, t.id, proc.pid, node.addr, port)
-    await this.#reporter.report(t.id, (cur) => LIVE.has(cur.state)
+    await this.#reporter.report(t.id, (cur) => isActiveState(cur.state)
       ? { state: 'starting', host: node.addr, port, pid: proc.pid, error: '', stateAt: Date.now() }
       : null)
     if (await proc.waitReady()) {

@@ -55,8 +55,6 @@ export class TaskProcess {
     this.done = new Promise((resolve) => { this.#resolve = resolve })
   }
 
-  get stopping (): boolean { return this.#stopping }
-
   /** Spawns; false (and `done` resolved) when it could not start. */
   start (): boolean {
     const o = this.#options
@@ -104,9 +102,6 @@ export class TaskProcess {
     this.#signal('SIGKILL') // leftovers of its group, if any
     return this.exited as unknown as Outcome
   }
-
-  /** SIGKILL now (used when the node's agent gives up waiting). */
-  kill (): void { this.#signal('SIGKILL') }
 
   #signal (sig: NodeJS.Signals): void {
     if (this.pid <= 0) return

@@ -79,7 +79,7 @@ function route (argv: string[]): { words: string, rest: string[] } | { help: str
     if (COMMANDS[words] === undefined) throw usage(`unknown command "mesh ${words}"`)
     return { words, rest: argv.slice(2) }
   }
-  if (COMMANDS[first] === undefined || GROUPS.has(first)) throw usage(`unknown command "${first}"`)
+  if (COMMANDS[first] === undefined) throw usage(`unknown command "${first}"`)
   return { words: first, rest: argv.slice(1) }
 }
 

@@ -27,7 +27,6 @@ class Check {
   passes = 0
   failures = 0
   timer: NodeJS.Timeout | null = null
-  running = false
 
   constructor (task: TaskRecord, spec: HealthCheckSpec) {
     this.taskId = task.id
@@ -55,8 +54,6 @@ export class Prober {
     feed.on('change', this.#onChange)
     this.#reconcile()
   }
-
-  get owned (): number { return this.#checks.size }
 
   #reconcile (): void {
     if (this.#stopped) return

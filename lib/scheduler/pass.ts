@@ -38,8 +38,6 @@ export class Pass {
 
   nodeUp (id: string): boolean { return nodeUp(this.state.nodes.get(id), this.state.alive) }
 
-  nodeEligible (id: string): boolean { return nodeEligible(this.state.nodes.get(id), this.state.alive) }
-
   eligibleNodes (): readonly NodeRecord[] { return this.#eligible }
 
   /** Its process may exist: an active state on a node that is up. */

@@ -19,8 +19,6 @@ const DEBOUNCE_MS = 15
 
 export class Scheduler implements Subsystem {
   readonly lease: Lease
-  /** Passes that wrote something (for tests and metrics). */
-  writes = 0
   readonly #ctx: NodeContext
   readonly #log: Logger
   readonly #options: PlanOptions
@@ -101,7 +99,6 @@ export class Scheduler implements Subsystem {
     if (!pass.changed) return
     try {
       await this.#ctx.store.write(pass.ops(), { ifRev: state.rev, fence: token })
-      this.writes++
     } catch (err) {
       if (isMeshError(err, 'MESH_ERR_REGISTRY_CONFLICT')) {
         this.#log.debug('registry moved on during a pass; the next change triggers another')

@@ -1,6 +1,7 @@
 /** `mesh node ls`: ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS */
 import type { Snapshot } from '../../registry/store'
 import type { NodeRecord } from '../../registry/types'
+import { parseLease } from '../../scheduler/lease'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
 import { capitalise } from '../format'
 import { withSession } from '../registry-session'
@@ -31,11 +32,8 @@ export async function run (argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, SPEC)
   if (parsed === null) return 0
   const config = cliConfig(parsed.values)
-  const { snap, lease } = await withSession(config, async (s) => ({
-    snap: await s.store.snapshot(),
-    lease: await s.store.redis.get(s.store.keys.lease)
-  }))
-  const leaderId = lease === null ? null : lease.slice(0, lease.lastIndexOf(':') < 0 ? lease.length : lease.lastIndexOf(':'))
+  const [snap, lease] = await withSession(config, async (s) => await Promise.all([s.store.snapshot(), s.store.redis.get(s.store.keys.lease)]))
+  const leaderId = parseLease(lease)?.nodeId ?? null
   if (bool(parsed.values, 'quiet')) {
     process.stdout.write([...snap.nodes.values()].map((n) => `${n.id}\n`).join(''))
     return 0
