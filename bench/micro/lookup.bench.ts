@@ -31,7 +31,7 @@ for (const n of SIZES) {
       const route = entry === undefined ? null : entry.lookup(host)
       const ep = route === null ? null : route.balancer.pick()
       // Touch the endpoint as the forwarder does (its address and counters), so cache misses count.
-      return ep === null ? 0 : ep.port + ep.active
+      return ep === null ? 0 : ep.port + ep.consecutiveFailures
     }
   })
 }

@@ -5,6 +5,7 @@
  * and ejection state survive unrelated changes.
  */
 import { Pool } from 'undici'
+import { formatHostPort } from '../util/address'
 import type { Balancer } from './round-robin'
 
 export interface PoolOptions {
@@ -31,15 +32,13 @@ export class Endpoint {
   // passive health
   consecutiveFailures = 0
   ejected = false
-  ejections = 0
   /** Current ejection level: the next ejection lasts base * 2^level, capped. */
   ejectLevel = 0
   ejectTimer: NodeJS.Timeout | null = null
 
   // hot-path counters, read at scrape time
-  /** Responses by status class: index 1..5 = 1xx..5xx; 0 = proxy-generated errors. */
+  /** Responses by status class: index 1..5 = 1xx..5xx (0 unused). */
   readonly responses = new Float64Array(6)
-  active = 0
 
   #pool: Pool | null = null
   readonly #poolOptions: PoolOptions
@@ -49,7 +48,7 @@ export class Endpoint {
     this.taskId = taskId
     this.host = host
     this.port = port
-    this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+    this.address = formatHostPort(host, port)
     this.origin = `http://${this.address}`
     this.#poolOptions = poolOptions
   }

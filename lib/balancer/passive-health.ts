@@ -37,7 +37,6 @@ export class PassiveHealth {
     const ms = Math.min(this.#options.ejectBase * 2 ** ep.ejectLevel, this.#options.ejectMax)
     ep.ejectLevel++
     ep.ejected = true
-    ep.ejections++
     this.ejections++
     log.warn(`ejected ${ep.address} for ${ms} ms after ${ep.consecutiveFailures} consecutive failures (${why})`)
     for (const b of ep.balancers) b.refresh()

@@ -81,7 +81,6 @@ export class Forward implements Runner {
     this.ep = ep
     this.tries++
     this.abort = null
-    ep.active++
     ep.pool.dispatch({
       path: this.ex.url,
       method: this.ex.method,
@@ -118,13 +117,11 @@ export class Forward implements Runner {
 
   onComplete (): void {
     this.ex.end()
-    ;(this.ep as Endpoint).active--
     this.#end(this.ex.status)
   }
 
   onError (err: Error): void {
     const ep = this.ep as Endpoint
-    ep.active--
     if (this.clientGone) {
       this.#end(499)
       return

@@ -78,7 +78,7 @@ export class L7Listener implements RequestHandler {
       ex.expectContinue = info.hasBody
     }
     const entry = this.entry
-    const route = entry.single ?? entry.lookup(info.host ?? undefined)
+    const route = entry.lookup(info.host ?? undefined)
     if (route === null) {
       ex.runner = new GeneratedResponse(ex, 404, `404 Not Found: no service for host "${info.host ?? ''}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE', false, this.#log(ex))
       return
