@@ -1,121 +1,139 @@
 /**
- * Registry records (schema v1). Each is stored as JSON in a Redis hash field,
- * keyed by id (see keys.ts and README "Registry schema").
+ * Registry records (schema v1): one schema per record type, and the
+ * TypeScript types derived from it, so what the codec checks and what the
+ * code reads are the same declaration. Each record is stored as JSON in a
+ * Redis hash field, keyed by id (see keys.ts and README "Registry schema").
+ * Every field listed here is checked when a record is read; a record that
+ * fails is skipped (codec.ts), so consumers trust every field.
  */
+import { array, bool, dict, int, literal, nullable, object, oneOf, optional, str, type Infer } from './schema'
+
 export const SCHEMA_VERSION = 1
 
-export type Protocol = 'http' | 'tcp'
+const version = literal(SCHEMA_VERSION)
+const port = int(1, 65535)
+/** Milliseconds: a duration, or a Date.now() time. */
+const ms = int(0)
 
-export interface PublishedPort {
-  published: number
-  target: number
-  protocol: Protocol
-}
+const PublishedPortSchema = object({ published: port, target: port, protocol: oneOf('http', 'tcp') })
 
-export interface HealthCheckSpec {
-  type: 'http' | 'tcp'
+const HealthCheckSchema = object({
+  type: oneOf('http', 'tcp'),
   /** HTTP path probed with GET; 2xx/3xx passes. Empty for tcp. */
-  path: string
-  interval: number
-  timeout: number
-  rise: number
-  fall: number
-}
+  path: str(),
+  interval: int(1),
+  timeout: int(1),
+  rise: int(1),
+  fall: int(1)
+})
 
-export type UpdateOrder = 'stop-first' | 'start-first'
-export type FailureAction = 'pause' | 'continue' | 'rollback'
-export type RestartCondition = 'any' | 'on-failure' | 'none'
+const UpdateConfigSchema = object({
+  parallelism: int(0),
+  delay: ms,
+  order: oneOf('stop-first', 'start-first'),
+  failureAction: oneOf('pause', 'continue', 'rollback'),
+  monitor: ms
+})
 
-export interface UpdateConfig {
-  parallelism: number
-  delay: number
-  order: UpdateOrder
-  failureAction: FailureAction
-  monitor: number
-}
-
-export interface ServiceSpec {
-  v: number
-  id: string
-  name: string
-  mode: 'replicated' | 'global'
-  replicas: number
-  ports: PublishedPort[]
+const serviceFields = {
+  v: version,
+  id: str(),
+  name: str(),
+  mode: oneOf('replicated', 'global'),
+  replicas: int(0),
+  ports: array(PublishedPortSchema),
   /** Host names (exact or `*.suffix`) this service answers on a shared L7 port; empty = the port is its own. */
-  hosts: string[]
-  health: HealthCheckSpec | null
-  command: string[]
-  env: Record<string, string>
-  update: UpdateConfig
-  rollback: UpdateConfig
-  restart: { condition: RestartCondition, delay: number, maxAttempts: number }
-  stopGrace: number
+  hosts: array(str()),
+  health: nullable(HealthCheckSchema),
+  command: array(str()),
+  env: dict(str()),
+  update: UpdateConfigSchema,
+  rollback: UpdateConfigSchema,
+  restart: object({ condition: oneOf('any', 'on-failure', 'none'), delay: ms, maxAttempts: int(0) }),
+  stopGrace: ms,
   /** Bumped on every change of what the tasks run (command, env, ports); tasks record the version they run. */
-  version: number
+  version: int(0),
   /** Update state, written by the scheduler: `updating`, `paused`, `rollback_*`, `completed`. */
-  updateState: string
-  updateMessage: string
-  createdAt: number
-  updatedAt: number
-  /** The spec before the last update, for `service rollback` (without its own `previous`). */
-  previous: Omit<ServiceSpec, 'previous'> | null
+  updateState: str(),
+  updateMessage: str(),
+  createdAt: ms,
+  updatedAt: ms
 }
 
-export type DesiredState = 'running' | 'shutdown' | 'remove'
-export type TaskState = 'new' | 'assigned' | 'preparing' | 'starting' | 'running' | 'complete' | 'failed' | 'shutdown' | 'rejected' | 'orphaned'
+/** The spec before the last update, for `service rollback` (without its own `previous`). */
+const PreviousSpecSchema = object(serviceFields)
+
+export const ServiceSchema = object({ ...serviceFields, previous: nullable(PreviousSpecSchema) })
 
 /** A task, or a static endpoint (static = true, node = ''). */
-export interface TaskRecord {
-  v: number
-  id: string
-  serviceId: string
-  service: string
-  slot: number
+export const TaskSchema = object({
+  v: version,
+  id: str(),
+  serviceId: str(),
+  service: str(),
+  slot: int(0),
   /** Node id the task runs on; '' for a static endpoint. */
-  node: string
-  static: boolean
-  host: string
-  /** The task's first (or only) port; static endpoints: the endpoint port, used for every published port. */
-  port: number
-  /** Target port -> port on `host`, when a task listens on several (optional). */
-  ports?: Record<string, number>
-  desired: DesiredState
-  state: TaskState
-  error: string
-  specVersion: number
-  createdAt: number
+  node: str(),
+  static: bool(),
+  host: str(),
+  /** The task's first (or only) port, 0 until it has one; static endpoints: the endpoint port, used for every published port. */
+  port: int(0, 65535),
+  /** Target port -> port on `host`, when a task listens on several. */
+  ports: optional(dict(port)),
+  desired: oneOf('running', 'shutdown', 'remove'),
+  state: oneOf('new', 'assigned', 'preparing', 'starting', 'running', 'complete', 'failed', 'shutdown', 'rejected', 'orphaned'),
+  error: str(),
+  specVersion: int(0),
+  createdAt: ms,
   /** When `state` was last changed. */
-  stateAt: number
-  pid: number
-  exitCode: number | null
-  restarts: number
-}
+  stateAt: ms,
+  pid: int(0),
+  exitCode: nullable(int()),
+  restarts: int(0)
+})
 
-export type HealthStatus = 'healthy' | 'unhealthy'
-
-export interface HealthRecord {
-  v: number
-  status: HealthStatus
-  at: number
+export const HealthSchema = object({
+  v: version,
+  status: oneOf('healthy', 'unhealthy'),
+  at: ms,
   /** Node id of the prober that wrote it. */
-  by: string
-  detail: string
-}
+  by: str(),
+  detail: str()
+})
 
-export type Availability = 'active' | 'pause' | 'drain'
-
-export interface NodeRecord {
-  v: number
-  id: string
-  name: string
-  addr: string
-  role: 'manager' | 'worker'
-  availability: Availability
-  joinedAt: number
+export const NodeSchema = object({
+  v: version,
+  id: str(),
+  name: str(),
+  addr: str(),
+  role: oneOf('manager', 'worker'),
+  availability: oneOf('active', 'pause', 'drain'),
+  joinedAt: ms,
   /** 'ready' while registered; 'down' once it deregistered. Liveness itself is the heartbeat key. */
-  status: 'ready' | 'down'
-  /** Registry revision this node serves (written with its heartbeat). */
-  admin: string
-}
+  status: oneOf('ready', 'down'),
+  /** The node's admin address (HOST:PORT of /metrics), '' when off. */
+  admin: str()
+})
+
+export type PublishedPort = Infer<typeof PublishedPortSchema>
+export type Protocol = PublishedPort['protocol']
+export type HealthCheckSpec = Infer<typeof HealthCheckSchema>
+export type UpdateConfig = Infer<typeof UpdateConfigSchema>
+export type UpdateOrder = UpdateConfig['order']
+export type FailureAction = UpdateConfig['failureAction']
+export type ServiceSpec = Infer<typeof ServiceSchema>
+export type RestartCondition = ServiceSpec['restart']['condition']
+export type TaskRecord = Infer<typeof TaskSchema>
+export type DesiredState = TaskRecord['desired']
+export type TaskState = TaskRecord['state']
+export type HealthRecord = Infer<typeof HealthSchema>
+export type HealthStatus = HealthRecord['status']
+export type NodeRecord = Infer<typeof NodeSchema>
+export type Availability = NodeRecord['availability']
 
 export type RecordType = 'service' | 'task' | 'health' | 'node'
+
+export const SCHEMAS = { service: ServiceSchema, task: TaskSchema, health: HealthSchema, node: NodeSchema } as const
+
+/** The record type stored under each RecordType. */
+export interface RecordOf { service: ServiceSpec, task: TaskRecord, health: HealthRecord, node: NodeRecord }
