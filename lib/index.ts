@@ -87,13 +87,26 @@ function poolOptions (config: Config): PoolOptions {
     bodyTimeout: p.bodyTimeout,
     keepAliveTimeout: p.upstreamKeepAlive,
     connections: p.upstreamConnections,
-    maxHeaderSize: p.maxHeaderSize
+    maxHeaderSize: p.maxHeaderSize,
+    maxQueued: p.maxQueued,
+    queueTimeout: p.queueTimeout
   }
 }
 
 function l7Options (config: Config): L7Options {
   const p = config.proxy
-  return { clientHeadersTimeout: p.clientHeadersTimeout, clientIdleTimeout: p.clientIdleTimeout, clientRequestTimeout: p.clientRequestTimeout, maxHeaderSize: p.maxHeaderSize, xForwarded: p.xForwarded, connectTimeout: p.connectTimeout }
+  return {
+    clientHeadersTimeout: p.clientHeadersTimeout,
+    clientIdleTimeout: p.clientIdleTimeout,
+    clientRequestTimeout: p.clientRequestTimeout,
+    clientSendTimeout: p.clientSendTimeout,
+    maxHeaderSize: p.maxHeaderSize,
+    maxHeaders: p.maxHeaders,
+    xForwarded: p.xForwarded,
+    forwardedHeader: p.forwardedHeader,
+    connectTimeout: p.connectTimeout,
+    headersTimeout: p.headersTimeout
+  }
 }
 
 /** Compiles the forwarding path before the first client (see proxy/warmup.ts). */
@@ -111,12 +124,15 @@ function startDataPlane (ctx: NodeContext): DataPlane {
   const { config, feed } = ctx
   const p = config.proxy
   const tables = new TableSource(feed, new TableBuilder(poolOptions(config)))
-  const passive = new PassiveHealth({ failures: config.health.passiveFailures, ejectBase: config.health.ejectBase, ejectMax: config.health.ejectMax })
+  const passive = new PassiveHealth({ failures: config.health.passiveFailures, fiveXx: config.health.passive5xx, ejectBase: config.health.ejectBase, ejectMax: config.health.ejectMax })
   const listeners = new ListenerSet({
     bind: config.node.bind,
     listenRetry: config.node.listenRetry,
     maxTries: p.maxTries,
     accessLog: p.accessLog,
+    // With --workers N every worker holds its share of the node's connections.
+    maxConnections: Math.max(1, Math.ceil(p.maxConnections / config.node.workers)),
+    trustedProxies: p.trustedProxies,
     l7: l7Options(config),
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
   }, passive)

@@ -4,7 +4,7 @@ import type { HealthRecord, ServiceSpec, TaskRecord } from '../../lib/registry/t
 import type { PoolOptions } from '../../lib/balancer/endpoint'
 
 export const POOL: PoolOptions = {
-  connectTimeout: 2000, headersTimeout: 30_000, bodyTimeout: 60_000, keepAliveTimeout: 4000, connections: 256, maxHeaderSize: 16384
+  connectTimeout: 2000, headersTimeout: 30_000, bodyTimeout: 60_000, keepAliveTimeout: 4000, connections: 256, maxHeaderSize: 16384, maxQueued: 1024, queueTimeout: 5000
 }
 
 const UPDATE = { parallelism: 1, delay: 0, order: 'stop-first' as const, failureAction: 'pause' as const, monitor: 5000 }

@@ -5,7 +5,8 @@
  *
  *   node dist/bench/micro/headers.bench.js
  */
-import { downstreamResponseHead, upstreamRequestHeaders, type RequestInfo, type ResponseInfo } from '../../lib/proxy/headers'
+import { newRequestInfo, upstreamRequestHeaders } from '../../lib/proxy/request-headers'
+import { downstreamResponseHead, type ResponseInfo } from '../../lib/proxy/response-headers'
 import { runCases } from './harness'
 
 const wrkRequest = ['Host', '127.0.0.50:8080']
@@ -27,11 +28,12 @@ const smallResponse = [b('content-type'), b('text/plain'), b('content-length'), 
 const typicalResponse = [...smallResponse, b('Cache-Control'), b('no-cache'), b('ETag'), b('"5f3c-abc"'), b('Vary'), b('Accept-Encoding'),
   b('Set-Cookie'), b('session=0123456789abcdef; Path=/; HttpOnly')]
 
-const info: RequestInfo = { host: null, hasBody: false, expect: '' }
+const info = newRequestInfo()
+const fwd = { xForwarded: true, forwardedHeader: false }
 
 runCases('headers', [
-  { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', true, info) },
-  { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', true, info) },
+  { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', false, null, fwd, info) },
+  { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', false, null, fwd, info) },
   { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHead(smallResponse, resInfo) },
   { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHead(typicalResponse, resInfo) }
 ])

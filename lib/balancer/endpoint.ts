@@ -1,12 +1,17 @@
 /**
  * One upstream endpoint as this node sees it: address, keep-alive pool,
- * local (passive) health and hot-path counters. Lives across table swaps for
- * as long as the registry keeps the endpoint (same id), so its pool, counters
- * and ejection state survive unrelated changes.
+ * admission (at most `connections` requests dispatched, the rest wait in a
+ * bounded queue), local (passive) health and hot-path counters. Lives across
+ * table swaps for as long as the registry keeps the endpoint (same id), so
+ * its pool, counters and ejection state survive unrelated changes.
  */
 import { Pool } from 'undici'
 import { formatHostPort } from '../util/address'
+import { createLogger } from '../util/log'
 import type { Balancer } from './round-robin'
+import { WaitQueue, type Waiter } from './wait-queue'
+
+const log = createLogger('balancer')
 
 export interface PoolOptions {
   connectTimeout: number
@@ -15,7 +20,16 @@ export interface PoolOptions {
   keepAliveTimeout: number
   connections: number
   maxHeaderSize: number
+  /** Requests that may wait for a free connection (0 = none wait). */
+  maxQueued: number
+  /** How long one may wait (ms). */
+  queueTimeout: number
 }
+
+/** What admit() decided. */
+export const ADMITTED = 0
+export const QUEUED = 1
+export const QUEUE_FULL = 2
 
 export class Endpoint {
   /** `<task id>:<port>`: the key a table swap reconciles by. */
@@ -31,7 +45,10 @@ export class Endpoint {
 
   // passive health
   consecutiveFailures = 0
+  consecutive5xx = 0
   ejected = false
+  /** The current ejection came from the 5xx rule (it is capped per service). */
+  ejectedFor5xx = false
   /** Current ejection level: the next ejection lasts base * 2^level, capped. */
   ejectLevel = 0
   ejectTimer: NodeJS.Timeout | null = null
@@ -42,6 +59,9 @@ export class Endpoint {
 
   #pool: Pool | null = null
   readonly #poolOptions: PoolOptions
+  /** Requests dispatched to the pool and not finished. */
+  inFlight = 0
+  readonly #queue: WaitQueue
 
   constructor (key: string, taskId: string, host: string, port: number, poolOptions: PoolOptions) {
     this.key = key
@@ -51,6 +71,37 @@ export class Endpoint {
     this.address = formatHostPort(host, port)
     this.origin = `http://${this.address}`
     this.#poolOptions = poolOptions
+    this.#queue = new WaitQueue(poolOptions.queueTimeout)
+  }
+
+  /** Requests waiting for a connection now. */
+  get queued (): number { return this.#queue.size }
+
+  /**
+   * A request wants a connection: ADMITTED (dispatch now; call release()
+   * when it ends), QUEUED (`w.admitted()` or `w.expired()` follows), or
+   * QUEUE_FULL.
+   */
+  admit (w: Waiter): number {
+    if (this.inFlight < this.#poolOptions.connections) {
+      this.inFlight++
+      return ADMITTED
+    }
+    if (this.#queue.size >= this.#poolOptions.maxQueued) return QUEUE_FULL
+    this.#queue.push(w)
+    return QUEUED
+  }
+
+  /** An admitted request ended: its connection goes to the oldest waiter. */
+  release (): void {
+    const next = this.#queue.shift()
+    if (next === null) this.inFlight--
+    else next.admitted()
+  }
+
+  /** A queued request gave up before it was admitted. */
+  withdraw (w: Waiter): void {
+    this.#queue.withdraw(w)
   }
 
   /** The keep-alive pool, created on first use (L4-only endpoints never make one). */
@@ -67,7 +118,7 @@ export class Endpoint {
         maxHeaderSize: o.maxHeaderSize,
         pipelining: 1
       })
-      this.#pool.on('connectionError', () => {})
+      this.#pool.on('connectionError', onConnectionError)
     }
     return this.#pool
   }
@@ -78,6 +129,17 @@ export class Endpoint {
     this.ejectTimer = null
     const pool = this.#pool
     this.#pool = null
-    if (pool !== null) await pool.close().catch(() => {})
+    if (pool !== null) {
+      try {
+        await pool.close()
+      } catch (err) {
+        log.debug('closing the pool of %s: %s', this.address, (err as Error).message)
+      }
+    }
   }
+}
+
+/** Connect failures reach the request that was waiting for them (and count there); the pool's event is only logged. */
+function onConnectionError (origin: URL, _targets: unknown, err: Error): void {
+  log.debug('connection to %s failed: %s', origin.host, err.message)
 }

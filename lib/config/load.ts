@@ -12,6 +12,7 @@ import { MeshError } from '../errors'
 import { parseDuration } from '../util/duration'
 import { parseHostPort } from '../util/address'
 import { SCHEMA, type Config, type Kind } from './schema'
+import { parseCidrList } from './cidrs'
 
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', '..', 'config', 'default.yaml')
 
@@ -107,6 +108,7 @@ function coerce (key: string, kind: Kind, value: unknown): unknown {
       if (value === true || value === 'true' || value === '1' || value === 1) return true
       if (value === false || value === 'false' || value === '0' || value === 0) return false
       throw bad(key, value, 'true or false')
+    case 'cidrs': return parseCidrList(key, value)
     case 'portrange': {
       const m = /^(\d+)-(\d+)$/.exec(String(value).trim())
       const from = m === null ? NaN : Number(m[1])

@@ -11,6 +11,7 @@ export type Kind =
   | { kind: 'int', min: number, max: number }
   | { kind: 'bool' }
   | { kind: 'portrange' }
+  | { kind: 'cidrs' }
 
 const str = { kind: 'string' } as const
 const dur = { kind: 'duration' } as const
@@ -42,15 +43,23 @@ export const SCHEMA = {
     clientHeadersTimeout: posDur,
     clientIdleTimeout: posDur,
     clientRequestTimeout: dur,
+    clientSendTimeout: posDur,
+    queueTimeout: posDur,
+    maxQueued: int(0, 1_000_000),
     maxTries: int(1, 16),
     maxHeaderSize: int(1024, 1_048_576),
+    maxHeaders: int(1, 2000),
+    maxConnections: int(1, 10_000_000),
     xForwarded: bool,
+    forwardedHeader: bool,
+    trustedProxies: { kind: 'cidrs' },
     accessLog: bool,
     warmupRequests: int(0, 1_000_000)
   },
   tcp: { connectTimeout: posDur, idleTimeout: dur, maxTries: int(1, 16) },
   health: {
     passiveFailures: int(1, 1000),
+    passive5xx: int(0, 1000),
     ejectBase: posDur,
     ejectMax: posDur,
     interval: posDur,
@@ -74,6 +83,7 @@ type ValueOf<K> =
   K extends { kind: 'duration' | 'int' } ? number
     : K extends { kind: 'bool' } ? boolean
       : K extends { kind: 'portrange' } ? { from: number, to: number }
+        : K extends { kind: 'cidrs' } ? readonly string[]
         : string
 
 /** The validated, frozen configuration every module receives. Durations are milliseconds. */

@@ -114,5 +114,16 @@ export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources):
   m('mesh_http_connections_active', 'HTTP client connections open now, by published port.', 'gauge', (out) => {
     for (const l of src.listeners.listeners.values()) if (l.impl instanceof L7Listener) out.push({ labels: { port: l.port }, value: l.impl.connections })
   })
+  m('mesh_http_client_timeouts_total', 'HTTP client connections cut by a client timeout, by published port and kind (head: clientHeadersTimeout, request: clientRequestTimeout, send: clientSendTimeout).', 'counter', (out) => {
+    for (const l of src.listeners.listeners.values()) {
+      if (!(l.impl instanceof L7Listener)) continue
+      const t = l.impl.timeouts
+      out.push({ labels: { port: l.port, kind: 'head' }, value: t.head })
+      out.push({ labels: { port: l.port, kind: 'request' }, value: t.request })
+      out.push({ labels: { port: l.port, kind: 'send' }, value: t.send })
+    }
+  })
+  m('mesh_connections_active', 'Client connections open now, every published port (L7 and L4) together.', 'gauge', (out) => { out.push({ labels: {}, value: src.listeners.limit.active }) })
+  m('mesh_connections_refused_total', 'Client connections closed at accept because proxy.maxConnections were open.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.limit.refused }) })
   m('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.bindFailures }) })
 }

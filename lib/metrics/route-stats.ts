@@ -4,12 +4,20 @@
  */
 import { FixedHistogram } from './histogram'
 
-export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'protocol'] as const
+/**
+ * connect/timeout/reset/protocol: the endpoint failed; local: this node
+ * could not open a connection (out of file descriptors, memory, local
+ * ports); queue: no upstream connection became free within queueTimeout,
+ * or the wait queue was full.
+ */
+export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'protocol', 'local', 'queue'] as const
 export type UpstreamErrorKind = typeof UPSTREAM_ERROR_KINDS[number]
 export const ERR_CONNECT = 0
 export const ERR_TIMEOUT = 1
 export const ERR_RESET = 2
 export const ERR_PROTOCOL = 3
+export const ERR_LOCAL = 4
+export const ERR_QUEUE = 5
 
 export class RouteStats {
   readonly service: string

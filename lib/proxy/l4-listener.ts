@@ -1,15 +1,20 @@
 /**
  * A TCP listener for one published port: per-connection round robin,
  * bidirectional copy with backpressure and half-close, connect timeout, and
- * a failed connect tries the next endpoint. Client -> upstream is a pipe();
- * upstream -> client reads into our own buffers (see l4-upstream-read).
+ * a failed connect tries an endpoint not tried yet. Client -> upstream is a
+ * pipe(); upstream -> client reads into our own buffers (see
+ * l4-upstream-read). A connect that fails for lack of this node's own
+ * resources (EMFILE, ...) closes the client and never counts against the
+ * endpoint.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { Endpoint } from '../balancer/endpoint'
 import type { PassiveHealth } from '../balancer/passive-health'
-import { ERR_CONNECT, ERR_TIMEOUT } from '../metrics/route-stats'
 import type { PortEntry, Route } from '../table/routing-table'
+import type { ConnectionLimit } from './connection-limit'
+import { classify } from './errors-map'
 import { UpstreamReader } from './l4-upstream-read'
+import { Quiet } from './quiet'
 
 export interface L4Options {
   connectTimeout: number
@@ -24,8 +29,11 @@ class Bridge {
   readonly listener: L4Listener
   upstream: Socket | null = null
   ep: Endpoint | null = null
-  tries = 0
+  /** Endpoints tried so far (connect failures). */
+  readonly tried: Endpoint[] = []
   connected = false
+  /** For shutdown: an idle connection is closed at once. */
+  readonly quiet = new Quiet()
 
   constructor (client: Socket, route: Route, listener: L4Listener) {
     this.client = client
@@ -37,7 +45,7 @@ class Bridge {
 
   dial (ep: Endpoint): void {
     this.ep = ep
-    this.tries++
+    this.tried.push(ep)
     const up = connect({ host: ep.host, port: ep.port, noDelay: true, allowHalfOpen: true, onread: new UpstreamReader(this.client) })
     this.upstream = up
     up.setTimeout(this.listener.options.connectTimeout)
@@ -72,21 +80,32 @@ class Bridge {
       return
     }
     const ep = this.ep as Endpoint
-    const timeout = err.code === 'ETIMEDOUT'
-    this.route.stats.upstreamErrors[timeout ? ERR_TIMEOUT : ERR_CONNECT]++
-    this.listener.passive.failure(ep, err.code ?? err.message)
+    const c = classify(err)
+    this.route.stats.upstreamErrors[c.kind]++
+    if (c.passive) this.listener.passive.failure(ep, err.code ?? err.message)
     if (this.client.destroyed) return
-    if (this.tries < this.listener.options.maxTries && this.tries < this.route.balancer.endpoints.length) {
-      const next = this.route.balancer.pick()
-      if (next !== null && next !== ep) {
-        this.dial(next)
-        return
+    const balancer = this.route.balancer
+    if (c.connectFailure && this.tried.length < this.listener.options.maxTries) {
+      for (let i = balancer.available; i > 0; i--) {
+        const next = balancer.pick()
+        if (next !== null && !this.tried.includes(next)) {
+          this.dial(next)
+          return
+        }
       }
     }
     this.client.destroy()
   }
 
+  /** Nothing moved either way for `ms` (counted from the first call). */
+  idle (now: number, ms: number): boolean {
+    const up = this.upstream
+    if (up === null || !this.connected) return false
+    return this.quiet.check(this.client.bytesRead + up.bytesRead, this.client.writableLength + up.writableLength, now, ms)
+  }
+
   #closed (): void {
+    this.listener.forget(this)
     const s = this.route.stats
     s.tcpActive--
     s.bytesIn += this.client.bytesRead
@@ -100,24 +119,42 @@ export class L4Listener {
   readonly server: Server
   readonly options: L4Options
   readonly passive: PassiveHealth
-  readonly #sockets = new Set<Socket>()
+  readonly #limit: ConnectionLimit
+  readonly #bridges = new Set<Bridge>()
 
-  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth) {
+  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth, limit: ConnectionLimit) {
     this.entry = entry
     this.options = options
     this.passive = passive
+    this.#limit = limit
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => { this.#onConnection(socket) })
   }
 
+  /** A TCP session has no idle state between requests to close it at: see closeQuiet. */
   closeIdle (): void {}
 
+  /** The port left the table: open sessions go on until they end (the node's drain cuts them). */
+  retire (): void {}
+
+  /** At shutdown: ends (FIN both ways) the sessions through which nothing moved for `ms`. */
+  closeQuiet (now: number, ms: number): void {
+    for (const b of this.#bridges) {
+      if (!b.idle(now, ms)) continue
+      b.client.end()
+      b.upstream?.end()
+    }
+  }
+
   dropConnections (): void {
-    for (const s of this.#sockets) s.destroy()
+    for (const b of this.#bridges) b.client.destroy()
+  }
+
+  forget (b: Bridge): void {
+    this.#bridges.delete(b)
   }
 
   #onConnection (client: Socket): void {
-    this.#sockets.add(client)
-    client.once('close', () => { this.#sockets.delete(client) })
+    if (!this.#limit.admit(client)) return
     const route = this.entry.single ?? this.entry.routes[0] ?? null
     if (route === null) {
       client.destroy()
@@ -126,6 +163,7 @@ export class L4Listener {
     route.stats.tcpConnections++
     route.stats.tcpActive++
     const bridge = new Bridge(client, route, this)
+    this.#bridges.add(bridge)
     const ep = route.balancer.pick()
     if (ep === null) {
       client.destroy()

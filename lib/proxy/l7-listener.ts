@@ -1,93 +1,146 @@
 /**
- * An HTTP/1.1 listener for one published port. Per request: header rewrite,
- * route lookup (by Host only on shared ports), then in the request's turn a
- * round-robin pick and dispatch (see l7-forward). Connections, parsing,
- * framing and client timeouts live in http1/.
+ * An HTTP/1.1 listener for one published port. Per request head: the
+ * checks an edge proxy owes its backends (framing, Host, target, Expect),
+ * header rewriting, and the runner that answers in the request's turn: a
+ * Forward (plain request), a TunnelForward (WebSocket upgrade) or a refusal.
+ * The route is chosen when that turn comes (RouteSource), from the entry the
+ * listener holds now. Connections, parsing, framing and client timeouts
+ * live in http1/.
  */
-import type { Server, Socket } from 'node:net'
+import type { Server } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { PortEntry } from '../table/routing-table'
-import { Forward, type ForwardContext } from './l7-forward'
-import { upstreamRequestHeaders, type RequestInfo } from './headers'
-import { GeneratedResponse } from './responses'
-import type { UpgradeProxy } from './upgrade'
-import { Http1Server } from './http1/server'
+import { PortEntry, type Route } from '../table/routing-table'
+import { Forward, type RouteSource } from './l7-forward'
+import { eqLower, hasToken } from './header-names'
+import { newRequestInfo, upstreamRequestHeaders, type ForwardingOptions } from './request-headers'
+import { parseTarget, validHost, type Target } from './request-target'
+import { GeneratedResponse, sendError } from './responses'
+import { TunnelForward, type TunnelContext } from './tunnel-forward'
+import { Http1Server, type ClientTimeouts, type Http1Shared } from './http1/server'
 import type { RequestHandler } from './http1/connection'
 import type { Exchange } from './http1/exchange'
 import { RequestBody } from './http1/request-body'
 
-export interface L7Options {
+export interface L7Options extends ForwardingOptions {
   clientHeadersTimeout: number
   clientIdleTimeout: number
   clientRequestTimeout: number
-  /** Upstream connect timeout for Upgrade requests (plain requests use the pool's). */
+  clientSendTimeout: number
+  /** Upstream connect timeout for upgrade requests (plain requests use the pool's). */
   connectTimeout: number
+  /** Upstream answer timeout for upgrade requests. */
+  headersTimeout: number
   maxHeaderSize: number
-  xForwarded: boolean
+  maxHeaders: number
 }
 
-const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
-
-export class L7Listener implements RequestHandler {
+export class L7Listener implements RequestHandler, RouteSource {
   entry: PortEntry
+  readonly port: number
   readonly #http: Http1Server
   readonly #options: L7Options
-  readonly #ctx: ForwardContext
-  readonly #upgrade: UpgradeProxy
-  readonly #info: RequestInfo = { host: null, hasBody: false, expect: '' }
+  readonly #ctx: TunnelContext
+  readonly #info = newRequestInfo()
+  readonly #target: Target = { path: '', authority: null }
 
-  constructor (entry: PortEntry, options: L7Options, ctx: ForwardContext, upgrade: UpgradeProxy) {
+  constructor (entry: PortEntry, options: L7Options, ctx: TunnelContext, shared: Http1Shared) {
     this.entry = entry
+    this.port = entry.port
     this.#options = options
     this.#ctx = ctx
-    this.#upgrade = upgrade
     this.#http = new Http1Server({
       maxHeaderSize: options.maxHeaderSize,
+      maxHeaders: options.maxHeaders,
       headersTimeout: options.clientHeadersTimeout,
       requestTimeout: options.clientRequestTimeout,
-      idleTimeout: options.clientIdleTimeout
-    }, this, ctx)
+      idleTimeout: options.clientIdleTimeout,
+      sendTimeout: options.clientSendTimeout
+    }, this, shared)
   }
 
   get server (): Server { return this.#http.server }
   /** Client connections open now. */
   get connections (): number { return this.#http.connections }
+  get timeouts (): ClientTimeouts { return this.#http.timeouts }
 
   /** Closes keep-alive connections that have no request in flight. */
   closeIdle (): void {
     this.#http.closeIdle()
   }
 
+  /** The port left the table: no route from now on; connections close after their exchange in flight. */
+  retire (): void {
+    this.entry = new PortEntry(this.port, 'http', [])
+    this.#http.retire()
+  }
+
   dropConnections (): void {
     this.#http.closeAll()
   }
 
+  // --- RouteSource ---
+
+  route (host: string | null): Route | null {
+    return this.entry.lookup(host ?? undefined)
+  }
+
+  noRoute (ex: Exchange, host: string | null): void {
+    if (this.entry.routes.length === 0) sendError(ex, 503, `503 Service Unavailable: port ${this.port} is no longer published\n`, 'MESH_ERR_NO_ROUTE', true)
+    else sendError(ex, 404, `404 Not Found: no service for host "${host ?? ''}" on port ${this.port}\n`, 'MESH_ERR_NO_ROUTE')
+  }
+
+  // --- RequestHandler ---
+
   onRequest (ex: Exchange): void {
     const info = this.#info
-    const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, this.#options.xForwarded, info)
-    if (info.hasBody) ex.body = new RequestBody(ex.owner)
-    if (info.host === null && ex.versionMinor === 1) {
-      ex.runner = new GeneratedResponse(ex, 400, '400 Bad Request: HTTP/1.1 request without a Host header\n', null, true, this.#log(ex))
+    const target = this.#target
+    if (!parseTarget(ex.url, target)) {
+      this.#refuse(ex, 400, ex.url === '*'
+        ? '400 Bad Request: OPTIONS * (asterisk-form) is not forwarded\n'
+        : '400 Bad Request: the request target must be /path or http://host/path\n')
       return
     }
+    const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, ex.owner.trusted, target.authority, this.#options, info)
+    if (info.hasBody) ex.body = new RequestBody(ex.owner)
+    if (info.transferEncoding !== '' && !eqLower(info.transferEncoding.trim(), 'chunked')) {
+      // RFC 9112 6.1: a coding the server does not understand. De-chunking `gzip, chunked` and
+      // forwarding it without its coding would change what the body means.
+      this.#refuse(ex, 501, `501 Not Implemented: Transfer-Encoding "${info.transferEncoding}" (only chunked is supported)\n`)
+      return
+    }
+    if (info.hosts > 1) {
+      this.#refuse(ex, 400, '400 Bad Request: more than one Host header\n')
+      return
+    }
+    if (info.host === null) {
+      if (ex.versionMinor === 1) {
+        this.#refuse(ex, 400, '400 Bad Request: HTTP/1.1 request without a Host header\n')
+        return
+      }
+    } else if (!validHost(info.host)) {
+      this.#refuse(ex, 400, '400 Bad Request: the Host header is not a host[:port]\n')
+      return
+    }
+    if (ex.versionMinor === 0 && info.transferEncoding !== '') ex.keepAlive = false // RFC 9112 6.1: close after a 1.0 request with Transfer-Encoding
     if (info.expect !== '' && ex.versionMinor === 1) {
-      if (!CONTINUE.test(info.expect)) {
-        ex.runner = new GeneratedResponse(ex, 417, `417 Expectation Failed: ${info.expect}\n`, null, true, this.#log(ex))
+      if (!eqLower(info.expect.trim(), '100-continue')) {
+        this.#refuse(ex, 417, `417 Expectation Failed: ${info.expect}\n`)
         return
       }
       ex.expectContinue = info.hasBody
     }
-    const entry = this.entry
-    const route = entry.lookup(info.host ?? undefined)
-    if (route === null) {
-      ex.runner = new GeneratedResponse(ex, 404, `404 Not Found: no service for host "${info.host ?? ''}" on port ${entry.port}\n`, 'MESH_ERR_NO_ROUTE', false, this.#log(ex))
+    if (ex.upgrade && ex.method === 'GET' && ex.versionMinor === 1 && !info.hasBody && hasToken(info.upgrade, 'websocket')) {
+      ex.tunnel = true
+      ex.runner = new TunnelForward(ex, this, this.#ctx, target.path, headers, 'websocket', info.host)
       return
     }
-    ex.runner = new Forward(ex, route, this.#ctx, headers, info.hasBody)
+    // Any other Upgrade offer (h2c, ...) is served as the plain HTTP/1.1 request it also is.
+    ex.runner = new Forward(ex, this, this.#ctx, target.path, headers, info.hasBody, info.host)
   }
 
-  onUpgrade (ex: Exchange, socket: Socket, head: Buffer): void {
-    this.#upgrade.handle(this.entry, ex, socket, head)
+  /** A request answered by the listener itself, in its turn; the connection closes after it. */
+  #refuse (ex: Exchange, status: number, body: string): void {
+    ex.runner = new GeneratedResponse(ex, status, body, null, true, this.#log(ex))
   }
 
   /** Access-log hook for answers made before any route was chosen (null when the log is off). */

@@ -1,22 +1,30 @@
 /**
  * Opens and closes one listener per published port as tables swap. A port
  * that cannot be bound (in use, no permission) is logged once, counted, and
- * retried every `listenRetry`; never a crash.
+ * retried every `listenRetry`; never a crash. A port that leaves the table
+ * stops accepting at once, and its open connections close after the
+ * exchange they have in flight (they never serve a route that left).
  */
 import type { Server } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { PassiveHealth } from '../balancer/passive-health'
 import type { PortEntry, RoutingTable } from '../table/routing-table'
 import { createLogger } from '../util/log'
+import { ConnectionLimit } from './connection-limit'
 import { L4Listener, type L4Options } from './l4-listener'
-import type { ForwardContext } from './l7-forward'
 import { L7Listener, type L7Options } from './l7-listener'
-import { UpgradeProxy } from './upgrade'
+import type { TunnelContext } from './tunnel-forward'
+import type { Tunnel } from './tunnel'
+import { TrustedProxies } from './trusted-proxies'
 import { AccessLog } from './access-log'
+import type { Http1Shared } from './http1/server'
 
 const log = createLogger('listener')
 
 /** While draining, how often connections that turned idle are closed. */
 const DRAIN_SWEEP_MS = 50
+/** At shutdown, a tunnel (WebSocket, TCP) through which nothing moved for this long is closed at once. */
+const TUNNEL_IDLE_MS = 200
 
 export type ListenerState = 'opening' | 'open' | 'failed' | 'closed'
 
@@ -36,14 +44,19 @@ export interface ListenerOptions {
   l4: L4Options
   maxTries: number
   accessLog: boolean
+  /** Client connections this process may hold (proxy.maxConnections, this worker's share). */
+  maxConnections: number
+  trustedProxies: readonly string[]
 }
 
 export class ListenerSet {
   readonly #listeners = new Map<number, Listener>()
   readonly #options: ListenerOptions
   readonly #passive: PassiveHealth
-  readonly #ctx: ForwardContext
-  readonly #upgrade: UpgradeProxy
+  readonly #ctx: TunnelContext
+  readonly #shared: Http1Shared & { draining: boolean }
+  readonly tunnels = new Set<Tunnel>()
+  readonly limit: ConnectionLimit
   #closing = false
   /** Bind failures since start (metric). */
   bindFailures = 0
@@ -51,8 +64,18 @@ export class ListenerSet {
   constructor (options: ListenerOptions, passive: PassiveHealth) {
     this.#options = options
     this.#passive = passive
-    this.#ctx = { passive, maxTries: options.maxTries, draining: false, accessLog: options.accessLog ? new AccessLog() : null }
-    this.#upgrade = new UpgradeProxy(passive, { xForwarded: options.l7.xForwarded, connectTimeout: options.l7.connectTimeout, maxTries: options.maxTries })
+    this.limit = new ConnectionLimit(options.maxConnections)
+    this.#shared = { draining: false, limit: this.limit, trusted: new TrustedProxies(options.trustedProxies) }
+    this.#ctx = {
+      passive,
+      maxTries: options.maxTries,
+      draining: false,
+      accessLog: options.accessLog ? new AccessLog() : null,
+      connectTimeout: options.l7.connectTimeout,
+      headersTimeout: options.l7.headersTimeout,
+      maxHeaderSize: options.l7.maxHeaderSize,
+      tunnels: this.tunnels
+    }
   }
 
   get listeners (): ReadonlyMap<number, Listener> { return this.#listeners }
@@ -74,10 +97,15 @@ export class ListenerSet {
 
   #open (entry: PortEntry): void {
     const impl = entry.protocol === 'http'
-      ? new L7Listener(entry, this.#options.l7, this.#ctx, this.#upgrade)
-      : new L4Listener(entry, this.#options.l4, this.#passive)
+      ? new L7Listener(entry, this.#options.l7, this.#ctx, this.#shared)
+      : new L4Listener(entry, this.#options.l4, this.#passive, this.limit)
     const l: Listener = { port: entry.port, protocol: entry.protocol, impl, state: 'opening', error: '', retry: null }
     this.#listeners.set(entry.port, l)
+    // After it listens, a server fails only on accept (EMFILE when the process is out of descriptors):
+    // that is logged, never an uncaught 'error' that would end the node.
+    impl.server.on('error', (err: NodeJS.ErrnoException) => {
+      if (l.state === 'open') log.once(`accept ${l.port} ${err.code ?? ''}`, 'warn', `port ${l.port}: accepting a connection failed (${err.code ?? err.message})`)
+    })
     this.#listen(l)
   }
 
@@ -113,31 +141,40 @@ export class ListenerSet {
     l.state = 'closed'
     l.impl.server.close() // also when it never bound: its 'close' stops the listener's timers
     if (!wasOpen) return
-    l.impl.closeIdle()
+    l.impl.retire()
     log.debug('closed listener on port %d', l.port)
   }
 
   /**
    * Stops accepting everywhere, lets in-flight requests finish for up to
    * `graceMs`, then drops what is left. Keep-alive connections must not hold
-   * the node up: responses from now on say Connection: close, and connections
-   * that turn idle (a response that began before the drain) are closed as
-   * they do.
+   * the node up: responses from now on say Connection: close, connections
+   * that turn idle are closed as they do, and so are tunnels (WebSocket,
+   * TCP) through which nothing moves; busy ones last until the deadline.
    */
   async close (graceMs: number): Promise<void> {
     this.#closing = true
     this.#ctx.draining = true
+    this.#shared.draining = true
     const open = [...this.#listeners.values()].filter((l) => l.state === 'open')
     const closed = Promise.all(open.map(async (l) => await new Promise<void>((resolve) => { l.impl.server.once('close', () => { resolve() }) })))
     for (const l of [...this.#listeners.values()]) this.#close(l)
-    this.#upgrade.close()
-    const sweep = setInterval(() => { for (const l of open) l.impl.closeIdle() }, DRAIN_SWEEP_MS)
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
-    await Promise.race([closed, deadline])
-    clearTimeout(timer)
-    clearInterval(sweep)
+    const sweep = (): void => {
+      const now = performance.now()
+      for (const t of this.tunnels) if (!t.closed && t.idle(now, TUNNEL_IDLE_MS)) t.goAway()
+      for (const l of open) {
+        l.impl.closeIdle()
+        if (l.impl instanceof L4Listener) l.impl.closeQuiet(now, TUNNEL_IDLE_MS)
+      }
+    }
+    sweep()
+    const timer = setInterval(sweep, DRAIN_SWEEP_MS)
+    let deadline: NodeJS.Timeout | undefined
+    await Promise.race([closed, new Promise<void>((resolve) => { deadline = setTimeout(resolve, graceMs) })])
+    clearTimeout(deadline)
+    clearInterval(timer)
     for (const l of open) l.impl.dropConnections()
+    for (const t of this.tunnels) t.destroy()
     this.#ctx.accessLog?.close()
   }
 }

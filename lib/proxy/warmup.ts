@@ -16,7 +16,8 @@ import { Balancer } from '../balancer/round-robin'
 import { RouteStats } from '../metrics/route-stats'
 import { PortEntry, Route } from '../table/routing-table'
 import { L7Listener, type L7Options } from './l7-listener'
-import { UpgradeProxy } from './upgrade'
+import { ConnectionLimit } from './connection-limit'
+import { TrustedProxies } from './trusted-proxies'
 
 const REQUEST = 'GET / HTTP/1.1\r\nHost: warmup\r\nUser-Agent: routemesh-warmup\r\n\r\n'
 const BODY = 'warm\n'
@@ -81,9 +82,10 @@ export async function warmUp (requests: number, options: L7Options, pool: PoolOp
   const balancer = new Balancer()
   balancer.setEndpoints([ep])
   const route = new Route('warmup', 'warmup', 0, 80, 'http', [], balancer, new RouteStats('warmup', 0, 'http'), null, 0)
-  const passive = new PassiveHealth({ failures: 1_000_000, ejectBase: 1, ejectMax: 1 })
-  const upgrade = new UpgradeProxy(passive, { xForwarded: options.xForwarded, connectTimeout: options.connectTimeout, maxTries: 1 })
-  const listener = new L7Listener(new PortEntry(0, 'http', [route]), options, { passive, maxTries: 1, draining: false, accessLog: null }, upgrade)
+  const passive = new PassiveHealth({ failures: 1_000_000, fiveXx: 0, ejectBase: 1, ejectMax: 1 })
+  const ctx = { passive, maxTries: 1, draining: false, accessLog: null, connectTimeout: options.connectTimeout, headersTimeout: options.headersTimeout, maxHeaderSize: options.maxHeaderSize, tunnels: new Set<never>() }
+  const shared = { draining: false, limit: new ConnectionLimit(concurrency * 2), trusted: new TrustedProxies([]) }
+  const listener = new L7Listener(new PortEntry(0, 'http', [route]), options, ctx, shared)
   const port = await listen(listener.server)
   let left = requests
   const take = (): boolean => left-- > 0
@@ -91,7 +93,6 @@ export async function warmUp (requests: number, options: L7Options, pool: PoolOp
     await Promise.all(Array.from({ length: concurrency }, async () => { await rawClient(port, take) }))
   } finally {
     listener.dropConnections()
-    upgrade.close()
     await new Promise<void>((resolve) => { listener.server.close(() => { resolve() }) })
     await ep.close()
     await new Promise<void>((resolve) => { backend.close(() => { resolve() }) })

@@ -8,7 +8,9 @@
  *   GET /status?code=N -> an empty response with that status
  *   GET /chunked     -> two chunks 20 ms apart (no Content-Length)
  *   GET /health      -> 200 or 503 (backend.healthy)
- *   Upgrade          -> 101 with a real WebSocket accept key, then echoes bytes
+ *   Upgrade          -> 101 with a real WebSocket accept key, then echoes bytes;
+ *                       /decline: 403 with a body instead; /hang: never answers
+ * Every request is recorded in `seen` (method, url, raw headers) in arrival order.
  */
 import { createHash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -22,6 +24,7 @@ export class Backend {
   readonly server: Server
   requests = 0
   healthy = true
+  readonly seen: Array<{ method: string, url: string, rawHeaders: string[] }> = []
   readonly sockets = new Set<Socket>()
 
   constructor (name: string, host: string) {
@@ -29,6 +32,7 @@ export class Backend {
     this.host = host
     this.server = createServer((req, res) => {
       this.requests++
+      this.seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders })
       const url = new URL(req.url ?? '/', 'http://x')
       if (url.pathname === '/headers') {
         res.setHeader('content-type', 'application/json')
@@ -69,6 +73,12 @@ export class Backend {
     })
     this.server.on('connection', (s: Socket) => { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)) })
     this.server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+      this.seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders })
+      if (req.url === '/hang') return
+      if (req.url === '/decline') {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\ndeclined\n')
+        return
+      }
       const key = String(req.headers['sec-websocket-key'] ?? '')
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64')
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Backend: ${this.name}\r\n\r\n`)

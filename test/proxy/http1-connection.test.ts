@@ -4,38 +4,10 @@
  * with bodies, long heads, half-close, and the client timeouts.
  */
 import t from 'tap'
-import { connect, type Socket } from 'node:net'
 import { httpGet, meshOk } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
+import { Raw } from '../helpers/raw-client'
 import { waitFor } from '../helpers/wait'
-
-/** A raw client connection: write text, wait for what the node sends back. */
-class Raw {
-  readonly socket: Socket
-  data = ''
-  closed = false
-
-  constructor (host: string, port: number) {
-    this.socket = connect({ host, port })
-    this.socket.on('data', (c: Buffer) => { this.data += c.toString('latin1') })
-    this.socket.on('error', () => {})
-    this.socket.on('close', () => { this.closed = true })
-  }
-
-  send (text: string): this {
-    this.socket.write(text)
-    return this
-  }
-
-  async until (re: RegExp, what: string, timeout = 5000): Promise<string> {
-    await waitFor(() => re.test(this.data), { what, timeout })
-    return this.data
-  }
-
-  async closedBy (what: string, timeout = 5000): Promise<void> {
-    await waitFor(() => this.closed, { what, timeout })
-  }
-}
 
 t.test('HTTP/1.x framing and refusals on the client side', async (t) => {
   const { redis, backends: [a], nodes: [node] } = await meshScenario(t)

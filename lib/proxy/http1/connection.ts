@@ -2,41 +2,66 @@
  * One client connection of an L7 listener: Node's llhttp parser reads the
  * socket directly (parser.consume: no 'data' events, no IncomingMessage),
  * each request head becomes an Exchange, and exchanges answer strictly in
- * order (pipelined ones wait their turn). Keep-alive, half-close, upgrades
- * and protocol errors are handled here; what to do with a request is the
- * handler's business (the L7 listener).
+ * order (pipelined ones wait their turn).
+ *
+ * Reading a message is a small state machine, entered and left in one place
+ * each: `#beginMessage` (llhttp's message-begin) resets everything a message
+ * collects, `#headComplete` turns the head into an Exchange, `#endMessage`
+ * (message-complete) closes it and resets again. Header lines that arrive
+ * after the head (a chunked body's trailers) are dropped there: they are
+ * never merged into the next request.
+ *
+ * Reading is gated: the socket is read and the parser runs only while no
+ * pause reason is set (the request body's consumer is full, MAX_PIPELINE
+ * requests wait their turn, the client is not reading what we write, or the
+ * connection refused a request). The parser also stops itself right after a
+ * head when a reason is set (llhttp HPE_PAUSED), so a single read holding
+ * thousands of pipelined requests does not turn into thousands of exchanges;
+ * what it has not parsed is kept (at most one read) and parsed when the gate
+ * opens. Whatever produced the bytes (a forwarded body or a generated 404),
+ * the next exchange starts only once the socket's write buffer is below its
+ * high-water mark, so memory per connection stays bounded whatever the
+ * client sends.
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { Exchange, type ExchangeOwner } from './exchange'
+import { Exchange, type ExchangeOwner, type TakenSocket } from './exchange'
 import {
-  HTTPParser, METHODS, handleOf, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageComplete,
-  type NativeParser, type ParserError
+  HTTPParser, METHODS, PAUSE_PARSER, handleOf, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageBegin,
+  kOnMessageComplete, type NativeParser, type ParserError
 } from './llhttp'
-import { PAUSE_BODY, PAUSE_QUEUE, type BodySource } from './request-body'
+import { PAUSE_BODY, type BodySource } from './request-body'
 
 export interface RequestHandler {
-  /** A complete request head, in arrival order; sets `ex.runner` (and `ex.body` when a body follows). */
+  /** A complete request head, in arrival order; sets `ex.runner` (and `ex.body`, `ex.tunnel`). */
   onRequest: (ex: Exchange) => void
-  /** An Upgrade request: the socket is the handler's from now on. */
-  onUpgrade: (ex: Exchange, socket: Socket, head: Buffer) => void
 }
 
 /** What the connection needs from its server. */
 export interface ConnectionHost {
   readonly handler: RequestHandler
   readonly maxHeaderSize: number
+  /** Request header lines allowed per head (431 beyond). */
+  readonly maxHeaders: number
   readonly draining: boolean
   forget: (conn: Http1Connection) => void
 }
 
 type ConnParser = NativeParser & { conn: Http1Connection | null }
 
-/** Reading stopped for good (a refused request): never resumed. */
-const PAUSE_FOR_GOOD = 4
+/** Why reading is stopped (bits; PAUSE_BODY comes from request-body.ts). */
+const PAUSE_PIPELINE = 2
+const PAUSE_WRITE = 4
+/** A refused request or a tunnel: never resumed. */
+const PAUSE_FOR_GOOD = 8
 
-/** Pipelined requests waiting beyond this many stop reading until the queue shrinks. */
-const MAX_QUEUED = 32
+/** Requests read ahead of the one being answered; reading stops at this many. */
+const MAX_PIPELINE = 16
+
+/** Where the parser is in the current message. */
+const RX_IDLE = 0
+const RX_HEAD = 1
+const RX_BODY = 2
 
 /** Parsers are reused across connections, as Node's server does. */
 const freeParsers: ConnParser[] = []
@@ -46,37 +71,58 @@ const parserResource = {}
 export class Http1Connection implements ExchangeOwner, BodySource {
   readonly socket: Socket
   readonly remoteAddress: string
+  readonly trusted: boolean
   readonly #host: ConnectionHost
   #parser: ConnParser | null
+  #consumed = false
+
+  // --- the message being read ---
+  #rx = RX_IDLE
+  #headerBuf: string[] | null = null
+  #urlBuf = ''
+  /** The exchange whose body the parser is reading now. */
+  #reading: Exchange | null = null
+  /** The message that just ended had Upgrade: llhttp stopped right after it. */
+  #upgradeStop: Exchange | null = null
+
+  // --- the read gate ---
+  #paused = 0
+  /** Bytes read but not parsed yet (the parser paused, or stopped after an Upgrade). */
+  #pending: Buffer | null = null
+  /** The parser returned HPE_PAUSED and needs resume() before it parses again. */
+  #parserPaused = false
+  #drainScheduled = false
+
+  // --- answering ---
   /** The exchange being answered. */
   active: Exchange | null = null
   /** Exchanges read but not started yet (pipelining), oldest first. */
-  #queue: Exchange[] | null = null
-  /** The exchange the parser is reading now (its body goes there). */
-  #reading: Exchange | null = null
+  #queue: Exchange[] = []
   /** Request heads read so far. */
   requests = 0
   /** When the connection was accepted or last became idle (performance.now()). */
   idleSince: number
-  #paused = 0
-  #consumed = false
   /** No more requests are read: the connection ends after what is queued. */
   #closing = false
-  /** A raw response to send, and then close, once earlier exchanges finished (parse error). */
+  /** A raw response to send, and then close, once earlier exchanges finished (a refused request). */
   #finalResponse: string | null = null
-  #upgrade: { ex: Exchange, head: Buffer } | null = null
-  #headerBuf: string[] | null = null
-  #urlBuf = ''
+  /** Waiting for the client to take what was written before the next exchange starts. */
+  #awaitingDrain = false
+  /** For the send timeout: the last write-buffer size seen, and since when (see Http1Server.sweep). */
+  sendMark = 0
+  sendSince = 0
   closed = false
 
-  constructor (socket: Socket, host: ConnectionHost) {
+  constructor (socket: Socket, host: ConnectionHost, trusted: boolean) {
     this.socket = socket
     this.#host = host
+    this.trusted = trusted
     this.remoteAddress = socket.remoteAddress ?? ''
     this.idleSince = performance.now()
     let parser = freeParsers.pop()
     if (parser === undefined) {
       parser = new HTTPParser() as ConnParser
+      parser[kOnMessageBegin] = onMessageBegin
       parser[kOnHeaders] = onHeaders
       parser[kOnHeadersComplete] = onHeadersComplete
       parser[kOnBody] = onBody
@@ -98,44 +144,47 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   get parser (): NativeParser | null { return this.#parser }
   get idle (): boolean { return this.active === null }
 
-  // --- parser events ---
+  // --- the message state machine (parser events) ---
+
+  beginMessage (): void {
+    this.#rx = RX_HEAD
+    this.#headerBuf = null
+    this.#urlBuf = ''
+  }
 
   headers (headers: string[], url: string): void {
+    if (this.#rx !== RX_HEAD) return // trailers (after a chunked body): dropped, never merged into a request
     if (this.#headerBuf === null) this.#headerBuf = headers
     else for (let i = 0; i < headers.length; i++) this.#headerBuf.push(headers[i])
     this.#urlBuf += url
   }
 
-  head (versionMajor: number, versionMinor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): void {
-    if (headers === undefined) {
-      headers = this.#headerBuf ?? []
-      this.#headerBuf = null
-    }
-    if (url === undefined) {
-      url = this.#urlBuf
-      this.#urlBuf = ''
-    }
+  /** Returns PAUSE_PARSER when the parser must stop after this head. */
+  headComplete (versionMajor: number, versionMinor: number, headers: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    if (headers === undefined) headers = this.#headerBuf ?? []
+    if (url === undefined) url = this.#urlBuf
+    this.#headerBuf = null
+    this.#urlBuf = ''
+    this.#rx = RX_BODY
     this.requests++
-    const ex = new Exchange(this, METHODS[method] ?? 'GET', url, headers, versionMinor, keepAlive && !this.#closing)
+    if (this.#closing) return PAUSE_PARSER // a request after one that closes the connection: not read
+    const name = METHODS[method] ?? 'GET'
+    const ex = new Exchange(this, name, url, headers, versionMinor, keepAlive, upgrade)
     if (!ex.keepAlive) this.#closing = true
-    if (versionMajor !== 1) {
-      this.#refuse('505 HTTP Version Not Supported')
-      return
-    }
-    if (upgrade) {
-      // llhttp stops at the end of an Upgrade (or CONNECT) head; execute() hands over in onExecute.
-      this.#upgrade = { ex, head: EMPTY }
-      return
-    }
+    if (versionMajor !== 1) return this.#refuse('505 HTTP Version Not Supported')
+    if (name === 'CONNECT') return this.#refuse('405 Method Not Allowed') // a reverse proxy does not tunnel
+    if (headers.length > this.#host.maxHeaders * 2) return this.#refuse('431 Request Header Fields Too Large')
     this.#reading = ex
     this.#host.handler.onRequest(ex)
-    if (this.active === null) {
+    if (ex.tunnel) this.#closing = true // nothing is read past a tunnel request
+    if (this.active === null && !this.#awaitingDrain) {
       this.active = ex
       ex.runner?.run()
     } else {
-      (this.#queue ??= []).push(ex)
-      if (this.#queue.length >= MAX_QUEUED) this.pauseReading(PAUSE_QUEUE)
+      this.#queue.push(ex)
+      if (this.#queue.length >= MAX_PIPELINE) this.pauseReading(PAUSE_PIPELINE)
     }
+    return this.#paused !== 0 ? PAUSE_PARSER : 0
   }
 
   bodyChunk (chunk: Buffer): void {
@@ -145,34 +194,98 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     ex.body.feed(chunk)
   }
 
-  messageComplete (): void {
+  endMessage (): void {
     const ex = this.#reading
+    this.#rx = RX_IDLE
+    this.#headerBuf = null
+    this.#urlBuf = ''
+    this.#reading = null
     if (ex === null) return
     ex.requestDone = true
-    this.#reading = null
+    if (ex.upgrade) this.#upgradeStop = ex
     if (ex.body !== null) ex.body.push(null)
   }
 
+  /** After the parser consumed a read (consume mode): `ret` is bytes parsed or an error. */
   executed (ret: number | ParserError): void {
     if (typeof ret !== 'number') {
+      if (ret.code === 'HPE_PAUSED') {
+        this.#parserPaused = true
+        this.#keep((this.#parser as ConnParser).getCurrentBuffer(), ret.bytesParsed ?? 0)
+        return
+      }
       this.#parseError(ret)
       return
     }
-    const up = this.#upgrade
-    if (up === null || up.head !== EMPTY) return
-    const parser = this.#parser as ConnParser
-    parser.unconsume()
-    this.#consumed = false
-    const data = parser.getCurrentBuffer()
-    up.head = data.subarray(ret)
-    this.#releaseParser()
-    if (up.ex.method === 'CONNECT') {
-      this.#upgrade = null
-      this.#refuse('405 Method Not Allowed') // a reverse proxy does not tunnel
-      return
+    const upgraded = this.#upgradeStop
+    if (upgraded === null) return
+    this.#upgradeStop = null
+    this.#keep((this.#parser as ConnParser).getCurrentBuffer(), ret)
+    if (!this.#afterUpgrade(upgraded) && this.#pending !== null) this.#scheduleParse()
+  }
+
+  /** Keeps what the parser has not parsed of `buf` (from `offset`) for later. */
+  #keep (buf: Buffer, offset: number): void {
+    if (offset < buf.length) {
+      this.#pending = buf.subarray(offset)
+      handleOf(this.socket)?.readStop() // nothing more is read before the kept bytes are parsed
     }
-    this.#closing = true
-    if (this.active === null) this.#handOver()
+  }
+
+  /**
+   * The parser stopped after an Upgrade message: a tunnel waits for its
+   * answer (true); any other request was served as plain HTTP and the
+   * connection reads on (false).
+   */
+  #afterUpgrade (ex: Exchange): boolean {
+    if (ex.tunnel) {
+      // Read nothing more as HTTP: the socket's stream keeps what arrives until the tunnel takes it.
+      this.#paused |= PAUSE_FOR_GOOD
+      this.#unconsume()
+      handleOf(this.socket)?.readStart()
+      this.socket.pause()
+      return true
+    }
+    return false
+  }
+
+  /** Parses kept bytes once the gate is open (never from inside a parser callback). */
+  #scheduleParse (): void {
+    if (this.#drainScheduled || this.closed) return
+    this.#drainScheduled = true
+    setImmediate(parseKept, this)
+  }
+
+  parseKept (): void {
+    this.#drainScheduled = false
+    const parser = this.#parser
+    while (parser !== null && this.#paused === 0 && !this.closed) {
+      if (this.#parserPaused) {
+        this.#parserPaused = false
+        parser.resume()
+      }
+      const buf = this.#pending
+      if (buf === null) break
+      this.#pending = null
+      const ret = parser.execute(buf)
+      if (typeof ret !== 'number') {
+        if (ret.code === 'HPE_PAUSED') {
+          this.#parserPaused = true
+          const at = ret.bytesParsed ?? 0
+          if (at < buf.length) this.#pending = buf.subarray(at)
+          return
+        }
+        this.#parseError(ret)
+        return
+      }
+      const upgraded = this.#upgradeStop
+      if (upgraded !== null) {
+        this.#upgradeStop = null
+        if (ret < buf.length) this.#pending = buf.subarray(ret)
+        if (this.#afterUpgrade(upgraded)) return
+      }
+    }
+    if (parser !== null && this.#paused === 0 && this.#pending === null && !this.closed) handleOf(this.socket)?.readStart()
   }
 
   // --- exchanges ---
@@ -181,51 +294,81 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     if (ex !== this.active) return
     this.active = null
     if (!ex.keepAlive) {
+      // Pipelined requests after a close were never answered: dropped (a client retries them elsewhere).
       this.#closing = true
-      this.#queue = null
+      this.#queue.length = 0
       this.socket.destroySoon()
       return
     }
     // The response went out before the request body finished: keep reading it (and dropping it)
     // so the next request is found.
     if (ex.body !== null && !ex.requestDone) this.resumeReading(PAUSE_BODY)
-    const next = this.#queue?.shift()
+    if (this.socket.writableNeedDrain) {
+      // The client is not taking what we wrote: nothing new starts, nothing more is read, until it does.
+      this.#awaitingDrain = true
+      this.pauseReading(PAUSE_WRITE)
+      this.socket.once('drain', onSocketDrain)
+      return
+    }
+    this.#next()
+  }
+
+  drained (): void {
+    if (!this.#awaitingDrain || this.closed) return
+    this.#awaitingDrain = false
+    this.resumeReading(PAUSE_WRITE)
+    if (this.active === null) this.#next()
+  }
+
+  #next (): void {
+    const next = this.#queue.shift()
     if (next !== undefined) {
-      if ((this.#queue as Exchange[]).length < MAX_QUEUED / 2) this.resumeReading(PAUSE_QUEUE)
+      if (this.#queue.length < MAX_PIPELINE) this.resumeReading(PAUSE_PIPELINE)
       this.active = next
       next.runner?.run()
       return
     }
     this.idleSince = performance.now()
-    if (this.#finalResponse !== null) {
-      this.#sendFinal()
-      return
-    }
-    if (this.#upgrade !== null) {
-      this.#handOver()
-      return
-    }
-    if (this.#closing) this.socket.destroySoon()
+    if (this.#finalResponse !== null) this.#sendFinal()
+    else if (this.#closing) this.socket.destroySoon()
   }
 
   pauseReading (reason: number): void {
-    if (this.#paused === 0) handleOf(this.socket)?.readStop()
+    if (this.#paused === 0 && this.#consumed) handleOf(this.socket)?.readStop()
     this.#paused |= reason
   }
 
   resumeReading (reason: number): void {
     if ((this.#paused & reason) === 0) return
     this.#paused &= ~reason
-    if (this.#paused === 0 && !this.closed && this.#parser !== null) handleOf(this.socket)?.readStart()
+    if (this.#paused !== 0 || this.closed || this.#parser === null) return
+    if (this.#pending !== null || this.#parserPaused) this.#scheduleParse()
+    else handleOf(this.socket)?.readStart()
+  }
+
+  takeOver (_ex: Exchange): TakenSocket {
+    const socket = this.socket
+    const head = this.#pending ?? EMPTY
+    this.#pending = null
+    this.active = null
+    socket.off('end', onSocketEnd)
+    socket.off('close', onSocketClose)
+    socket.off('error', onSocketError)
+    ;(socket as SocketWithConn).conn = null
+    this.closed = true
+    this.#queue.length = 0
+    this.#releaseParser()
+    this.#host.forget(this)
+    return { socket, head }
   }
 
   /** Timeouts (from the server's sweep): answers 408 when nothing is being answered, else cuts. */
   timeout (): void {
-    if (this.active === null) this.#refuse('408 Request Timeout')
+    if (this.active === null && !this.#awaitingDrain) this.#refuse('408 Request Timeout')
     else this.socket.destroy()
   }
 
-  /** Closes a keep-alive connection with nothing in flight (idle timeout, drain). */
+  /** Closes a keep-alive connection with nothing in flight (idle timeout, drain, listener closed). */
   closeIfIdle (): void {
     if (this.active !== null || this.closed) return
     this.#closing = true
@@ -237,7 +380,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   ended (): void {
     // The client shut its side: like Node's server (and nginx), what it asked and has not been
     // answered yet is abandoned, so a client that leaves mid-response frees the upstream at once.
-    if (this.active !== null || this.#reading !== null) {
+    if (this.active !== null || this.#reading !== null || this.#queue.length > 0) {
       this.socket.destroy()
       return
     }
@@ -253,16 +396,18 @@ export class Http1Connection implements ExchangeOwner, BodySource {
       active.body?.destroy()
       active.runner?.cancel()
     }
-    if (this.#queue !== null) for (const ex of this.#queue) ex.body?.destroy()
-    this.#queue = null
+    for (const ex of this.#queue) ex.body?.destroy()
+    this.#queue.length = 0
     this.#reading = null
+    this.#pending = null
     this.#releaseParser()
     this.#host.forget(this)
   }
 
   #parseError (err: ParserError): void {
-    if (this.#closing && this.#upgrade === null) return // data after a request that closes the connection: ignored
     const reading = this.#reading
+    if (reading === null && this.#closing) return // data after a request that closes the connection: ignored
+    this.#reading = null
     if (reading !== null) {
       reading.body?.destroy(err)
       if (reading === this.active) {
@@ -275,18 +420,26 @@ export class Http1Connection implements ExchangeOwner, BodySource {
           this.socket.destroy()
           return
         }
+      } else {
+        const i = this.#queue.indexOf(reading)
+        if (i !== -1) this.#queue.splice(i, 1) // never started: it gets no answer of its own
       }
     }
     this.#refuse(err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request')
   }
 
-  /** Answers `statusLine` and closes, once the exchanges before it are answered; reads nothing more. */
-  #refuse (statusLine: string): void {
+  /**
+   * Answers `statusLine` and closes, once the exchanges before it are
+   * answered; reads nothing more. Returns PAUSE_PARSER (for parser callbacks).
+   */
+  #refuse (statusLine: string): number {
     this.#closing = true
     this.#reading = null
     this.pauseReading(PAUSE_FOR_GOOD)
+    this.#pending = null
     this.#finalResponse = `HTTP/1.1 ${statusLine}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
-    if (this.active === null) this.#sendFinal()
+    if (this.active === null && !this.#awaitingDrain) this.#sendFinal()
+    return PAUSE_PARSER
   }
 
   #sendFinal (): void {
@@ -294,28 +447,21 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     this.socket.destroySoon()
   }
 
-  #handOver (): void {
-    const up = this.#upgrade as { ex: Exchange, head: Buffer }
-    this.#upgrade = null
-    const socket = this.socket
-    socket.off('end', onSocketEnd)
-    socket.off('close', onSocketClose)
-    socket.off('error', onSocketError)
-    ;(socket as SocketWithConn).conn = null
-    this.closed = true
-    this.#host.forget(this)
-    ;(socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null
-    this.#host.handler.onUpgrade(up.ex, socket, up.head)
+  #unconsume (): void {
+    if (!this.#consumed) return
+    this.#consumed = false
+    ;(this.#parser as ConnParser).unconsume()
   }
 
   #releaseParser (): void {
     const parser = this.#parser
     if (parser === null) return
+    this.#unconsume()
     this.#parser = null
-    if (this.#consumed) parser.unconsume()
-    this.#consumed = false
     parser.conn = null
     this.#headerBuf = null
+    if (this.#parserPaused) parser.resume()
+    this.#parserPaused = false
     parser.remove()
     if (freeParsers.length < MAX_FREE_PARSERS) freeParsers.push(parser)
     else setImmediate(closeParser, parser) // not from inside its own callback
@@ -328,17 +474,24 @@ function closeParser (parser: NativeParser): void {
   parser.close()
 }
 
+function parseKept (conn: Http1Connection): void {
+  conn.parseKept()
+}
+
 type SocketWithConn = Socket & { conn: Http1Connection | null }
 
 // Parser callbacks: `this` is the parser (no per-connection closures).
+function onMessageBegin (this: ConnParser): void {
+  this.conn?.beginMessage()
+}
+
 function onHeaders (this: ConnParser, headers: string[], url: string): void {
   this.conn?.headers(headers, url)
 }
 
 function onHeadersComplete (this: ConnParser, versionMajor: number, versionMinor: number, headers: string[] | undefined, method: number, url: string | undefined,
   _statusCode: unknown, _statusMessage: unknown, upgrade: boolean, keepAlive: boolean): number {
-  this.conn?.head(versionMajor, versionMinor, headers, method, url, upgrade, keepAlive)
-  return 0
+  return this.conn?.headComplete(versionMajor, versionMinor, headers, method, url, upgrade, keepAlive) ?? 0
 }
 
 function onBody (this: ConnParser, chunk: Buffer): void {
@@ -346,7 +499,7 @@ function onBody (this: ConnParser, chunk: Buffer): void {
 }
 
 function onMessageComplete (this: ConnParser): void {
-  this.conn?.messageComplete()
+  this.conn?.endMessage()
 }
 
 function onExecute (this: ConnParser, ret: number | ParserError): void {
@@ -359,6 +512,10 @@ function onSocketEnd (this: SocketWithConn): void {
 
 function onSocketClose (this: SocketWithConn): void {
   this.conn?.socketClosed()
+}
+
+function onSocketDrain (this: SocketWithConn): void {
+  this.conn?.drained()
 }
 
 function onSocketError (): void {}

@@ -1,9 +1,12 @@
 /**
  * One request/response exchange on a client connection: what was asked
- * (method, url, raw headers, version, keep-alive, body) and the framing of
- * the answer. The response head is held until the first body chunk so head
- * and chunk leave in one writev; bodies without Content-Length are chunked
- * to HTTP/1.1 clients and close-delimited to HTTP/1.0 ones.
+ * (method, target, raw headers, version, keep-alive, body) and the framing of
+ * the answer. The framing header of a response is always ours, exactly one
+ * of them: `content-length: N` when the length is known, else chunked to
+ * HTTP/1.1 clients and close-delimited to HTTP/1.0 ones; an upstream's own
+ * Content-Length / Transfer-Encoding lines never reach the client (so the
+ * client never gets both). The response head is held until the first body
+ * chunk so head and chunk leave in one writev.
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -16,13 +19,20 @@ export interface Runner {
   cancel: () => void
 }
 
+/** A client socket taken over for a tunnel (101 Switching Protocols), with the bytes read past the request. */
+export interface TakenSocket { socket: Socket, head: Buffer }
+
 /** The connection side an exchange needs (implemented by Http1Connection). */
 export interface ExchangeOwner extends BodySource {
   readonly socket: Socket
   readonly remoteAddress: string
-  /** Set while the node drains: answers say Connection: close. */
+  /** The peer is in proxy.trustedProxies: its forwarding headers are kept and appended to. */
+  readonly trusted: boolean
+  /** Set while the node drains or the port's listener closed: answers say Connection: close. */
   readonly draining: boolean
   exchangeDone: (ex: Exchange) => void
+  /** Hands the socket over to a tunnel once `ex` (a tunnel request) was answered 101. */
+  takeOver: (ex: Exchange) => TakenSocket
 }
 
 const CRLF = '\r\n'
@@ -31,11 +41,16 @@ const LAST_CHUNK = '0\r\n\r\n'
 export class Exchange {
   readonly owner: ExchangeOwner
   readonly method: string
+  /** The request target as received (origin-form, absolute-form, or `*`). */
   readonly url: string
   readonly rawHeaders: string[]
   readonly versionMinor: number
+  /** llhttp saw `Upgrade` with `Connection: upgrade`: the parser stops after this message. */
+  readonly upgrade: boolean
   /** Whether the connection stays open after this exchange. */
   keepAlive: boolean
+  /** The handler turns this request into a tunnel (WebSocket): nothing is read past it. */
+  tunnel = false
   body: RequestBody | null = null
   /** The whole request (head and body) has been read. */
   requestDone = false
@@ -51,13 +66,14 @@ export class Exchange {
   #noBody = false
   finished = false
 
-  constructor (owner: ExchangeOwner, method: string, url: string, rawHeaders: string[], versionMinor: number, keepAlive: boolean) {
+  constructor (owner: ExchangeOwner, method: string, url: string, rawHeaders: string[], versionMinor: number, keepAlive: boolean, upgrade: boolean) {
     this.owner = owner
     this.method = method
     this.url = url
     this.rawHeaders = rawHeaders
     this.versionMinor = versionMinor
     this.keepAlive = keepAlive
+    this.upgrade = upgrade
     this.start = performance.now()
   }
 
@@ -66,14 +82,17 @@ export class Exchange {
   get responseStarted (): boolean { return this.status !== 0 }
 
   /**
-   * Starts the response. `headers` are ready `name: value\r\n` lines;
-   * `contentLength` is the body length the headers declare, or -1.
+   * Starts the response. `headers` are ready `name: value\r\n` lines without
+   * any framing header; `contentLength` is the body length, or -1 when unknown.
    */
   respond (status: number, statusText: string, headers: string, contentLength: number): void {
     this.status = status
     this.#noBody = this.method === 'HEAD' || status === 204 || status === 304
     let framing = ''
-    if (!this.#noBody && contentLength < 0) {
+    if (contentLength >= 0) {
+      // A HEAD or 304 answer keeps the length of the representation; 204 has none (RFC 9110 8.6).
+      if (status !== 204) framing = `content-length: ${contentLength}\r\n`
+    } else if (!this.#noBody) {
       if (this.versionMinor >= 1) {
         framing = 'transfer-encoding: chunked\r\n'
         this.#chunked = true
@@ -134,9 +153,21 @@ export class Exchange {
     if (close) this.keepAlive = false
     const length = Buffer.byteLength(body)
     const extra = code === null ? '' : `x-mesh-error: ${code}\r\n`
-    this.respond(status, statusText, `content-type: text/plain; charset=utf-8\r\ncontent-length: ${length}\r\n${extra}date: ${new Date().toUTCString()}\r\n`, length)
+    this.respond(status, statusText, `content-type: text/plain; charset=utf-8\r\n${extra}date: ${new Date().toUTCString()}\r\n`, length)
     if (length > 0 && !this.#noBody) this.write(Buffer.from(body))
     this.end()
+  }
+
+  /**
+   * The upstream switched protocols: writes its 101 head (`headers`: ready
+   * lines, Connection and Upgrade included) and hands the socket over.
+   */
+  switchProtocols (headers: string): TakenSocket {
+    this.status = 101
+    this.finished = true
+    const taken = this.owner.takeOver(this)
+    taken.socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headers}\r\n`, 'latin1')
+    return taken
   }
 
   /** The response cannot be completed: the client must see the connection cut, not a short body. */

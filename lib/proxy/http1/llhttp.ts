@@ -20,6 +20,12 @@ export interface ParserError extends Error {
 export interface NativeParser {
   [slot: number]: unknown
   initialize: (type: number, resource: object, maxHeaderSize: number, lenient: number) => void
+  /** Parses `data` now (outside a read): bytes parsed, or the parse error (HPE_PAUSED when a callback paused it). */
+  execute: (data: Buffer) => number | ParserError
+  /** The input ended (EOF): completes a close-delimited message; an Error when the message was incomplete. */
+  finish: () => unknown
+  /** Lets a parser stopped by HPE_PAUSED parse again. */
+  resume: () => void
   consume: (handle: unknown) => void
   unconsume: () => void
   getCurrentBuffer: () => Buffer
@@ -34,6 +40,8 @@ export interface NativeParser {
 interface HttpCommon {
   HTTPParser: (new () => NativeParser) & {
     REQUEST: number
+    RESPONSE: number
+    kOnMessageBegin: number
     kOnHeaders: number
     kOnHeadersComplete: number
     kOnBody: number
@@ -52,16 +60,27 @@ if (typeof common.HTTPParser !== 'function' || !Array.isArray(common.methods)) {
 export const HTTPParser = common.HTTPParser
 /** llhttp method index -> name. */
 export const METHODS: readonly string[] = common.methods
+export const kOnMessageBegin = HTTPParser.kOnMessageBegin | 0
 export const kOnHeaders = HTTPParser.kOnHeaders | 0
 export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0
 export const kOnBody = HTTPParser.kOnBody | 0
 export const kOnMessageComplete = HTTPParser.kOnMessageComplete | 0
 export const kOnExecute = HTTPParser.kOnExecute | 0
 
+/**
+ * What an onHeadersComplete callback returns to stop the parser right after
+ * that head (llhttp's HPE_PAUSED): execute() then reports a ParserError with
+ * code 'HPE_PAUSED' and `bytesParsed` = where parsing stopped; after
+ * resume() the rest parses as if nothing happened.
+ */
+export const PAUSE_PARSER = 21
+
 /** The libuv stream under a net.Socket (what the parser reads from directly). */
 export interface StreamHandle {
   readStart: () => number
   readStop: () => number
+  /** Bytes libuv still has to hand to the kernel. */
+  writeQueueSize: number
 }
 
 export function handleOf (socket: Socket): StreamHandle | null {

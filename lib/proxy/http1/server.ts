@@ -7,49 +7,77 @@
  *   - headersTimeout: a request head must arrive whole within it (408);
  *   - requestTimeout: head and body within it (408, or the connection is cut
  *     when an answer already began); 0 = no limit;
+ *   - sendTimeout: a client that takes none of the bytes written to it for
+ *     this long is cut (its upstream request is aborted with it);
  *   - idleTimeout: a keep-alive connection with nothing in flight is closed.
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { ConnectionLimit } from '../connection-limit'
+import type { TrustedProxies } from '../trusted-proxies'
 import { Http1Connection, type ConnectionHost, type RequestHandler } from './connection'
 import { handleOf } from './llhttp'
 
 export interface Http1Options {
   maxHeaderSize: number
+  maxHeaders: number
   headersTimeout: number
   requestTimeout: number
   idleTimeout: number
+  sendTimeout: number
 }
+
+/** What the server shares with the rest of the node. */
+export interface Http1Shared {
+  /** The node drains (SIGTERM). */
+  readonly draining: boolean
+  readonly limit: ConnectionLimit
+  readonly trusted: TrustedProxies
+}
+
+/** Connections cut by each client timeout (metric). */
+export interface ClientTimeouts { head: number, request: number, send: number }
 
 export class Http1Server implements ConnectionHost {
   readonly server: Server
   readonly handler: RequestHandler
   readonly maxHeaderSize: number
+  readonly maxHeaders: number
   readonly #options: Http1Options
-  readonly #state: { readonly draining: boolean }
+  readonly #shared: Http1Shared
   readonly #connections = new Set<Http1Connection>()
   /** How often this server's timeouts need checking (ms). */
   readonly sweepMs: number
+  readonly timeouts: ClientTimeouts = { head: 0, request: 0, send: 0 }
+  /** The port left the table: connections close after the exchange in flight. */
+  #retired = false
 
-  constructor (options: Http1Options, handler: RequestHandler, state: { readonly draining: boolean }) {
+  constructor (options: Http1Options, handler: RequestHandler, shared: Http1Shared) {
     this.#options = options
     this.handler = handler
     this.maxHeaderSize = options.maxHeaderSize
-    this.#state = state
+    this.maxHeaders = options.maxHeaders
+    this.#shared = shared
     // allowHalfOpen: a client's FIN must not end our side before its answer is written.
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => { this.#accept(socket) })
-    const shortest = Math.min(options.headersTimeout, options.idleTimeout, options.requestTimeout > 0 ? options.requestTimeout : Infinity)
+    const shortest = Math.min(options.headersTimeout, options.idleTimeout, options.sendTimeout, options.requestTimeout > 0 ? options.requestTimeout : Infinity)
     this.sweepMs = Math.min(1000, Math.max(25, shortest / 10))
     swept.add(this)
     reschedule()
     this.server.once('close', () => { swept.delete(this); reschedule() })
   }
 
-  get draining (): boolean { return this.#state.draining }
+  get draining (): boolean { return this.#retired || this.#shared.draining }
   get connections (): number { return this.#connections.size }
 
   forget (conn: Http1Connection): void {
     this.#connections.delete(conn)
+  }
+
+  /** The port is no longer published here: every connection closes once its exchange in flight is answered. */
+  retire (): void {
+    this.#retired = true
+    this.closeIdle()
   }
 
   /** Closes the connections that have nothing in flight. */
@@ -66,24 +94,43 @@ export class Http1Server implements ConnectionHost {
       socket.destroy() // already gone
       return
     }
-    this.#connections.add(new Http1Connection(socket, this))
+    if (!this.#shared.limit.admit(socket)) return
+    const address = socket.remoteAddress
+    this.#connections.add(new Http1Connection(socket, this, this.#shared.trusted.has(address)))
   }
 
   /** Times out what overstayed (called by the shared sweep). */
   sweep (now: number): void {
-    const { headersTimeout, requestTimeout, idleTimeout } = this.#options
+    const { headersTimeout, requestTimeout, idleTimeout, sendTimeout } = this.#options
     for (const c of this.#connections) {
       const parser = c.parser
       if (parser === null || c.closed) continue
+      const pending = c.socket.writableLength
+      if (pending === 0) {
+        c.sendMark = 0
+      } else if (pending !== c.sendMark) {
+        c.sendMark = pending
+        c.sendSince = now
+      } else if (now - c.sendSince > sendTimeout) {
+        this.timeouts.send++
+        c.socket.destroy()
+        continue
+      }
       if (c.requests === 0 || !parser.headersCompleted()) {
         // A head is on its way (or none came yet on a new connection).
         const age = c.requests === 0 ? now - c.idleSince : parser.duration()
-        if (age > headersTimeout) c.timeout()
+        if (age > headersTimeout) {
+          this.timeouts.head++
+          c.timeout()
+        }
         continue
       }
       const inMessage = parser.duration()
       if (inMessage > 0) {
-        if (requestTimeout > 0 && inMessage > requestTimeout) c.timeout()
+        if (requestTimeout > 0 && inMessage > requestTimeout) {
+          this.timeouts.request++
+          c.timeout()
+        }
         continue
       }
       if (c.idle && now - c.idleSince > idleTimeout) c.closeIfIdle()
