@@ -75,3 +75,43 @@ t.test('default name is host:port; bad input is one error line', async (t) => {
 t.test('timeLocal is nginx\'s $time_local', async (t) => {
   t.equal(timeLocal(new Date(Date.UTC(2017, 5, 28, 18, 59, 39))), '28/Jun/2017:18:59:39 +0000')
 })
+
+t.test('?wait=DURATION answers late; SIGTERM lets the requests in flight finish, then exits 0', async (t) => {
+  const host = loopback()
+  const port = await freePort(host)
+  const w = run(['--listen', `${host}:${port}`, '--name', 'slow', '--quiet'])
+  await waitFor(() => w.err().includes('listening'), { what: 'whoami listening' })
+  const timed = (path: string): { sent: Promise<void>, done: Promise<{ status: number, body: string, ms: number }> } => {
+    const t0 = Date.now()
+    let sent: () => void = () => {}
+    const sentP = new Promise<void>((resolve) => { sent = resolve })
+    const done = new Promise<{ status: number, body: string, ms: number }>((resolve, reject) => {
+      const req = request({ host, port, path, agent: false }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (d: string) => { body += d })
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - t0 }) })
+      })
+      req.on('finish', sent)
+      req.on('error', reject)
+      req.end()
+    })
+    return { sent: sentP, done }
+  }
+  t.match(await timed('/?wait=nope').done, { status: 400, body: /wait: not a duration/ }, 'a bad wait is a 400')
+  const slow = [timed('/?wait=1500ms'), timed('/?wait=1500ms'), timed('/x?a=1&wait=1.5s')]
+  await Promise.all(slow.map(async (r) => { await r.sent }))
+  // A quick request on a later connection answered: the server has accepted and read the slow ones before it.
+  t.equal((await timed('/').done).status, 200)
+  const inFlight = slow.map(async (r) => await r.done)
+  w.kill('SIGTERM')
+  const exited = w.exited.then((code) => ({ code, at: Date.now() }))
+  const done = await Promise.all(inFlight)
+  for (const r of done) {
+    t.equal(r.status, 200, 'answered after SIGTERM')
+    t.equal(r.body, 'slow\n')
+    t.ok(r.ms >= 1400, `took the wait it asked for (${r.ms} ms)`)
+  }
+  await t.rejects(timed('/').done, 'no new connection is accepted once SIGTERM came')
+  const { code } = await exited
+  t.equal(code, 0, 'exits 0 once the last request in flight is done')
+})

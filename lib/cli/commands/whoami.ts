@@ -1,7 +1,8 @@
 /**
  * `mesh whoami --listen HOST:PORT [--name NAME] [--version-tag TEXT] [--quiet]`
  * Run as a task (no --listen), it listens on MESH_TASK_HOST (default
- * 127.0.0.1):PORT and is named MESH_TASK_NAME. SIGTERM/SIGINT: close, exit 0.
+ * 127.0.0.1):PORT and is named MESH_TASK_NAME. `GET /?wait=5s` answers after
+ * 5 s. SIGTERM/SIGINT: stop accepting, finish the requests in flight, exit 0.
  */
 import { MeshError } from '../../errors'
 import { parseHostPort, parsePort } from '../../util/address'
