@@ -64,10 +64,13 @@ export class MeshNode {
 
   get admin (): string { return `${this.addr}:9180` }
 
-  /** Starts `mesh node start` and waits until its admin /healthz answers. `nodeFlags` go to node itself (e.g. --expose-gc). */
-  static async start (name: string, addr: string, redisUrl: string, extra: string[] = [], nodeFlags: string[] = []): Promise<MeshNode> {
+  /**
+   * Starts `mesh node start` and waits until its admin /healthz answers.
+   * `o.nodeFlags` go to node itself (e.g. --expose-gc).
+   */
+  static async start (name: string, addr: string, redisUrl: string, extra: string[] = [], o: { nodeFlags?: string[] } = {}): Promise<MeshNode> {
     const set = FAST.flatMap((kv) => ['--set', kv])
-    const proc = spawn(process.execPath, [...nodeFlags, CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', `${addr}:9180`, '--redis', redisUrl, ...set, ...extra],
+    const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', `${addr}:9180`, '--redis', redisUrl, ...set, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] })
     const node = new MeshNode(name, addr, proc)
     await waitFor(async () => (await httpGet(`http://${addr}:9180/healthz`)).status === 200, { timeout: 15_000, what: `node ${name} admin on ${addr}:9180 (log: ${node.log})` })

@@ -39,7 +39,7 @@ async function flood (host: string, port: number, request: string, count: number
 
 t.test('pipelined floods from a client that never reads stay bounded', async (t) => {
   const { redis, backends: [a] } = await meshScenario(t, { nodes: 0 })
-  const node = await MeshNode.start('n1', loopback(), redis.url, [], ['--expose-gc'])
+  const node = await MeshNode.start('n1', loopback(), redis.url, [], { nodeFlags: ['--expose-gc'] })
   t.teardown(async () => { await node.stop() })
   await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
   await meshOk(['service', 'create', '--name', 'named', '--publish', '8081:80', '--host', 'named.local', '--endpoint', a.address], redis.url)
