@@ -7,6 +7,7 @@
  *   GET /slow?ms=N   -> answers after N ms
  *   GET /status?code=N -> an empty response with that status
  *   GET /chunked     -> two chunks 20 ms apart (no Content-Length)
+ *   POST /reset      -> reads the body, then resets the connection (no answer)
  *   GET /health      -> 200 or 503 (backend.healthy)
  *   Upgrade          -> 101 with a real WebSocket accept key, then echoes bytes;
  *                       /decline: 403 with a body instead; /hang: never answers
@@ -25,6 +26,8 @@ export class Backend {
   requests = 0
   healthy = true
   readonly seen: Array<{ method: string, url: string, rawHeaders: string[] }> = []
+  /** When set, every request is answered with this status (an endpoint failing everything). */
+  forceStatus = 0
   readonly sockets = new Set<Socket>()
 
   constructor (name: string, host: string) {
@@ -33,6 +36,11 @@ export class Backend {
     this.server = createServer((req, res) => {
       this.requests++
       this.seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders })
+      if (this.forceStatus !== 0) {
+        req.resume()
+        res.writeHead(this.forceStatus, { 'content-type': 'text/plain' }).end(`${this.name} ${this.forceStatus}\n`)
+        return
+      }
       const url = new URL(req.url ?? '/', 'http://x')
       if (url.pathname === '/headers') {
         res.setHeader('content-type', 'application/json')
@@ -62,6 +70,10 @@ export class Backend {
       } else if (url.pathname === '/chunked') {
         res.write(`${this.name} part1\n`)
         setTimeout(() => { res.end(`${this.name} part2\n`) }, 20)
+      } else if (url.pathname === '/reset') {
+        // Reads the whole body, then resets the connection without an answer.
+        req.resume()
+        req.on('end', () => { req.socket.destroy() })
       } else if (url.pathname === '/health') {
         res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok\n' : 'down\n')
       } else {
