@@ -5,8 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { MeshError } from '../errors'
-import { loadConfig } from '../config/load'
-import { readClusterFile, stateDir } from '../cluster/local'
+import { localConfig } from '../cluster/cluster-file'
 import type { Config } from '../config/schema'
 
 export type Options = NonNullable<ParseArgsConfig['options']>
@@ -98,9 +97,7 @@ export function parseFlags (argv: string[], spec: CommandSpec): Parsed | null {
  */
 export function cliConfig (values: Values): Config {
   const redis = values.redis
-  let local: string | undefined
-  try { local = readClusterFile(stateDir(process.cwd()))?.redisUrl } catch { local = undefined }
-  return loadConfig({ overrides: typeof redis === 'string' ? { 'redis.url': redis } : {}, fallbackRedisUrl: local })
+  return localConfig(process.cwd(), { overrides: typeof redis === 'string' ? { 'redis.url': redis } : {} })
 }
 
 export function str (values: Values, name: string): string | undefined {

@@ -9,6 +9,7 @@
  */
 import { debuglog } from 'node:util'
 import { MeshError, isMeshError } from '../errors'
+import { hasSecret, redactUrl } from '../util/redact'
 
 const debug = debuglog('mesh:cli')
 
@@ -109,7 +110,19 @@ export async function main (argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A password on the command line (`--redis redis://:pw@...`) is readable by
+ * every user through ps: rewrite this process's title without it (Linux
+ * shows the rewritten argv from then on). Only an environment variable or a
+ * 0600 file keeps it from ps from the first moment.
+ */
+export function hideArgvSecrets (): void {
+  const line = [process.argv0, ...process.argv.slice(1)].join(' ')
+  if (hasSecret(line)) process.title = redactUrl(line)
+}
+
 if (require.main === module) {
+  hideArgvSecrets()
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code
     // A command that returned is done: do not let a lingering handle keep the process alive.

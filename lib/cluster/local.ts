@@ -2,54 +2,49 @@
  * A single-machine cluster (`mesh up` / `mesh down`): N node daemons on
  * 127.0.0.1..N, the first a manager, sharing one Redis registry: the one at
  * --redis, or a private redis-server on a free port without persistence.
- * Everything it starts is recorded in .mesh/cluster.json in the current
- * directory, and `mesh down` stops exactly those processes (each checked by
- * its command line first, so a recycled pid is never signalled).
+ * Everything it starts, and the cluster's client configuration, is recorded
+ * in .mesh/cluster.json (cluster-file.ts); `mesh down` stops exactly those
+ * processes (each checked by its command line first, so a recycled pid is
+ * never signalled).
+ *
+ * The node daemons run in the same directory and read their configuration
+ * from that file like any `mesh` command there: nothing of it (the Redis
+ * URL and its password, the --set values) is on their command line.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { debuglog } from 'node:util'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, relative } from 'node:path'
-import { loadConfig } from '../config/load'
+import { envWithout, loadConfig } from '../config/load'
+import type { Config } from '../config/schema'
 import { MeshError } from '../errors'
 import { createRedis } from '../registry/client'
 import { nodeIdFor } from '../registry/ids'
 import { RegistryStore } from '../registry/store'
+import { clusterFilePath, readClusterFile, stateDir, writeClusterFile, type ClusterFile, type ClusterNode } from './cluster-file'
 
 export const MESH_CLI = join(__dirname, '..', 'cli', 'main.js')
 
-export interface ClusterNode { name: string, addr: string, admin: string, pid: number, log: string, manager: boolean }
-
-export interface ClusterFile {
-  redisUrl: string
-  /** pid of the private redis-server, or 0 when --redis was given. */
-  redisPid: number
-  nodes: ClusterNode[]
-  startedAt: string
-}
+const debug = debuglog('mesh:cluster')
 
 export interface UpOptions {
   nodes: number
+  /** --redis URL; null: start a private redis-server. */
   redis: string | null
   basePort: number
-  dir: string
-  /** Extra `--set k=v` for every node (tests use faster timings). */
-  set?: string[]
+  /** Where `mesh up` runs: the state goes to <cwd>/.mesh, the daemons run here. */
+  cwd: string
+  /** `--set key=value` by dotted key, for every node and every command run in `cwd` (tests use faster timings). */
+  set?: Record<string, string>
   waitMs?: number
 }
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-export function stateDir (cwd: string): string { return join(cwd, '.mesh') }
-
-export function readClusterFile (dir: string): ClusterFile | null {
-  const file = join(dir, 'cluster.json')
-  if (!existsSync(file)) return null
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ClusterFile
-  } catch (err) {
-    throw new MeshError('MESH_ERR_CLUSTER', `${file} is not valid JSON (${(err as Error).message}); remove it after stopping the processes it named`)
-  }
+/** The configuration a cluster file describes (its layer over the defaults). */
+function clusterConfig (dir: string, values: Record<string, string>): Config {
+  return loadConfig({ env: {}, cluster: { file: clusterFilePath(dir), values } })
 }
 
 /** True when `pid` is alive and its command line contains `marker` (so a recycled pid is not ours). */
@@ -97,14 +92,14 @@ async function startRedis (dir: string): Promise<{ url: string, pid: number }> {
 }
 
 /** Polls until every node heartbeats; throws naming a node that exited or never appeared. */
-async function waitAlive (url: string, nodes: ClusterNode[], ms: number): Promise<void> {
-  const config = loadConfig({ overrides: { 'redis.url': url } })
+async function waitAlive (config: Config, nodes: ClusterNode[], ms: number): Promise<void> {
+  const url = config.redis.url
   const redis = createRedis({ url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-up' })
-  redis.on('error', () => {})
+  redis.on('error', (err: Error) => { debug('mesh up: registry %s', err.message) })
   const store = new RegistryStore(redis, config.redis.prefix)
   const deadline = Date.now() + ms
   try {
-    await redis.connect().catch(() => {})
+    await redis.connect().catch((err: Error) => { debug('mesh up: first connect failed (%s); polling on', err.message) })
     for (;;) {
       const dead = nodes.find((n) => !isOurs(n.pid, nodeMarker(n)))
       if (dead !== undefined) {
@@ -132,38 +127,42 @@ function tail (file: string): string {
 }
 
 export async function up (options: UpOptions): Promise<ClusterFile> {
-  const dir = options.dir
+  const dir = stateDir(options.cwd)
   const existing = readClusterFile(dir)
   if (existing !== null && existing.nodes.some((n) => isOurs(n.pid, nodeMarker(n)))) {
-    throw new MeshError('MESH_ERR_CLUSTER', `a cluster started here is still running (${join(dir, 'cluster.json')}); run mesh down first`)
+    throw new MeshError('MESH_ERR_CLUSTER', `a cluster started here is still running (${clusterFilePath(dir)}); run mesh down first`)
   }
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 254) {
     throw new MeshError('MESH_ERR_USAGE', `--nodes ${options.nodes}: use a whole number from 1 to 254 (nodes live on 127.0.0.1..N)`)
   }
-  mkdirSync(dir, { recursive: true })
-  const redis = options.redis ?? null
-  const priv = redis === null ? await startRedis(dir) : null
-  const url = redis ?? priv!.url
-  const file: ClusterFile = { redisUrl: url, redisPid: priv?.pid ?? 0, nodes: [], startedAt: new Date().toISOString() }
-  const save = (): void => { writeFileSync(join(dir, 'cluster.json'), JSON.stringify(file, null, 2) + '\n') }
+  const set = options.set ?? {}
+  // A bad --set is refused here, before any process starts (each node would refuse it too, later).
+  clusterConfig(dir, set)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const given = options.redis ?? set['redis.url'] ?? null
+  const priv = given === null ? await startRedis(dir) : null
+  const file: ClusterFile = { version: 1, config: { ...set, 'redis.url': given ?? priv!.url }, redisPid: priv?.pid ?? 0, nodes: [], startedAt: new Date().toISOString() }
+  const save = (): void => { writeClusterFile(dir, file) }
   save()
   try {
+    const config = clusterConfig(dir, file.config)
+    // The daemons read the cluster file; a MESH_* variable of this shell for the same key must not win over it.
+    const env = envWithout(Object.keys(file.config))
     for (let i = 1; i <= options.nodes; i++) {
       const name = `node${i}`
       const addr = `127.0.0.${i}`
       const admin = `${addr}:${options.basePort}`
       const logPath = join(dir, `${name}.log`)
-      const args = [MESH_CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', admin, '--redis', url,
-        ...(options.set ?? []).flatMap((kv) => ['--set', kv]), ...(i === 1 ? ['--manager'] : [])]
-      const log = openSync(logPath, 'a')
-      const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
+      const args = [MESH_CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', admin, ...(i === 1 ? ['--manager'] : [])]
+      const log = openSync(logPath, 'a', 0o600)
+      const child = spawn(process.execPath, args, { cwd: options.cwd, env, detached: true, stdio: ['ignore', log, log] })
       closeSync(log)
       if (child.pid === undefined) throw new MeshError('MESH_ERR_CLUSTER', `cannot start node ${name}`)
       child.unref()
       file.nodes.push({ name, addr, admin, pid: child.pid, log: logPath, manager: i === 1 })
       save()
     }
-    await waitAlive(url, file.nodes, options.waitMs ?? 20_000)
+    await waitAlive(config, file.nodes, options.waitMs ?? 20_000)
   } catch (err) {
     await down(dir).catch(() => {})
     throw err
@@ -174,17 +173,17 @@ export async function up (options: UpOptions): Promise<ClusterFile> {
 /** Stops what `up` started here; returns what it stopped. */
 export async function down (dir: string, graceMs = 20_000): Promise<{ file: ClusterFile, stopped: string[] }> {
   const file = readClusterFile(dir)
-  if (file === null) throw new MeshError('MESH_ERR_CLUSTER', `no cluster was started here (${relative(process.cwd(), join(dir, 'cluster.json')) || join(dir, 'cluster.json')} not found)`)
+  if (file === null) throw new MeshError('MESH_ERR_CLUSTER', `no cluster was started here (${relative(process.cwd(), clusterFilePath(dir)) || clusterFilePath(dir)} not found)`)
   const stopped: string[] = []
   const targets = file.nodes.filter((n) => isOurs(n.pid, nodeMarker(n)))
   await stopAll(targets.map((n) => ({ pid: n.pid, marker: nodeMarker(n) })), graceMs)
   stopped.push(...targets.map((n) => n.name))
-  await sweepTasks(file).catch(() => {})
+  await sweepTasks(clusterConfig(dir, file.config), file).catch((err: Error) => { debug('task sweep skipped: %s', err.message) })
   if (file.redisPid > 0 && isOurs(file.redisPid, redisMarker)) {
     await stopAll([{ pid: file.redisPid, marker: redisMarker }], 5000)
     stopped.push('redis-server')
   }
-  rmSync(join(dir, 'cluster.json'), { force: true })
+  rmSync(clusterFilePath(dir), { force: true })
   return { file, stopped }
 }
 
@@ -193,10 +192,9 @@ export async function down (dir: string, graceMs = 20_000): Promise<{ file: Clus
  * are down, kill any process a task record of our nodes names, if its
  * environment proves it is that task (MESH_TASK_ID), never a recycled pid.
  */
-async function sweepTasks (file: ClusterFile): Promise<void> {
-  const config = loadConfig({ overrides: { 'redis.url': file.redisUrl } })
-  const redis = createRedis({ url: file.redisUrl, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-down', oneShot: true })
-  redis.on('error', () => {})
+async function sweepTasks (config: Config, file: ClusterFile): Promise<void> {
+  const redis = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-down', oneShot: true })
+  redis.on('error', (err: Error) => { debug('mesh down: registry %s', err.message) })
   try {
     await redis.connect()
     const snap = await new RegistryStore(redis, config.redis.prefix).snapshot()

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml'
 import { MeshError } from '../errors'
 import { parseDuration } from '../util/duration'
 import { parseHostPort } from '../util/address'
+import { redactUrl } from '../util/redact'
 import { SCHEMA, type Config, type Kind } from './schema'
 import { parseCidrList } from './cidrs'
 
@@ -25,8 +26,12 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>
   /** Defaults to process.env; tests pass their own. */
   env?: NodeJS.ProcessEnv
-  /** redis.url to use when no file, env or flag sets one (the CLI passes the local cluster's). */
-  fallbackRedisUrl?: string
+  /**
+   * The configuration of the local cluster `mesh up` started here
+   * (.mesh/cluster.json): values by dotted key, a layer just above the
+   * defaults. `file` names it in errors.
+   */
+  cluster?: { file: string, values: Record<string, unknown> }
 }
 
 function readYaml (file: string, what: string): Raw {
@@ -40,7 +45,7 @@ function readYaml (file: string, what: string): Raw {
   try {
     doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (err) {
-    throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`)
+    throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${redactUrl((err as Error).message.split('\n')[0])}`)
   }
   if (doc == null) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new MeshError('MESH_ERR_CONFIG', `${what} ${file}: must hold a mapping of sections`)
@@ -66,8 +71,20 @@ function merge (into: Raw, from: Raw, what: string): void {
   }
 }
 
+/** `{ 'proxy.connectTimeout': v }` -> `{ proxy: { connectTimeout: v } }` */
+function dotted (values: Record<string, unknown>, what: string): Raw {
+  const out: Raw = {}
+  for (const [name, value] of Object.entries(values)) {
+    const [section, key, extra] = name.split('.')
+    if (extra !== undefined || key === undefined) throw new MeshError('MESH_ERR_CONFIG', `${what}: "${name}" is not a key like section.key (e.g. proxy.connectTimeout)`)
+    ;(out[section] ??= {})[key] = value
+  }
+  return out
+}
+
 function bad (key: string, value: unknown, want: string): MeshError {
-  return new MeshError('MESH_ERR_CONFIG', `config key ${key}: ${JSON.stringify(value)} is not ${want}`)
+  // The value is shown as given, without any password it holds (redis.url).
+  return new MeshError('MESH_ERR_CONFIG', `config key ${key}: ${redactUrl(JSON.stringify(value) ?? String(value))} is not ${want}`)
 }
 
 function coerce (key: string, kind: Kind, value: unknown): unknown {
@@ -124,7 +141,7 @@ export function loadConfig (options: LoadOptions = {}): Config {
   const raw: Raw = {}
   for (const section of Object.keys(SCHEMA)) raw[section] = {}
   merge(raw, readYaml(DEFAULT_CONFIG_FILE, 'defaults'), 'config/default.yaml')
-  if (options.fallbackRedisUrl !== undefined) raw.redis.url = options.fallbackRedisUrl
+  if (options.cluster !== undefined) merge(raw, dotted(options.cluster.values, options.cluster.file), options.cluster.file)
   const file = options.file ?? env.MESH_CONFIG
   if (file !== undefined && file !== '') merge(raw, readYaml(file, 'config file'), file)
   for (const [section, keys] of Object.entries(SCHEMA)) {
@@ -133,11 +150,8 @@ export function loadConfig (options: LoadOptions = {}): Config {
       if (v !== undefined && v !== '') raw[section][key] = v
     }
   }
-  for (const [dotted, value] of Object.entries(options.overrides ?? {})) {
-    if (value === undefined) continue
-    const [section, key, extra] = dotted.split('.')
-    if (extra !== undefined || key === undefined) throw new MeshError('MESH_ERR_CONFIG', `--set ${dotted}: keys look like section.key (e.g. proxy.connectTimeout)`)
-    merge(raw, { [section]: { [key]: value } }, `--set ${dotted}`)
+  for (const [name, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) merge(raw, dotted({ [name]: value }, `--set ${name}`), `--set ${name}`)
   }
   const out: Record<string, Record<string, unknown>> = {}
   for (const [section, keys] of Object.entries(SCHEMA) as Array<[string, Record<string, Kind>]>) {
@@ -152,4 +166,34 @@ export function loadConfig (options: LoadOptions = {}): Config {
   if (out.node.bind === '') out.node.bind = out.node.advertise
   for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(out) as unknown as Config
+}
+
+/**
+ * What a task inherits from the daemon's environment: PATH, HOME, LANG and
+ * TZ, nothing else (no credentials, no MESH_* configuration). The agent adds
+ * the task variables and the service's env.
+ */
+export const TASK_INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'] as const
+
+export function inheritedTaskEnv (env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of TASK_INHERITED_ENV) {
+    const v = env[name]
+    if (v !== undefined) out[name] = v
+  }
+  return out
+}
+
+/**
+ * The environment for a node daemon that takes these keys from a cluster
+ * file: this process's environment without the MESH_* variables that would
+ * override them (`mesh up --set` beats the shell's MESH_*, as a flag does).
+ */
+export function envWithout (keys: string[], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env }
+  for (const k of keys) {
+    const [section, key] = k.split('.')
+    if (key !== undefined) delete out[envName(section, key)]
+  }
+  return out
 }

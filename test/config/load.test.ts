@@ -44,3 +44,38 @@ t.test('bad values are refused once, naming the key', async (t) => {
   t.throws(() => loadConfig({ env: {}, file: join(dir, 'bad.yaml') }), /"proxy" must be a mapping/)
   t.throws(() => loadConfig({ env: {}, file: join(dir, 'missing.yaml') }), /cannot be read \(ENOENT\)/)
 })
+
+t.test('a cluster file layer sits above the defaults, below --config, env and flags', async (t) => {
+  const cluster = { file: '/x/.mesh/cluster.json', values: { 'redis.url': 'redis://127.0.0.1:7001', 'redis.prefix': 'lab:', 'proxy.maxTries': '2' } }
+  const c = loadConfig({ env: {}, cluster })
+  t.equal(c.redis.url, 'redis://127.0.0.1:7001')
+  t.equal(c.redis.prefix, 'lab:', 'every key of the cluster, not only its URL')
+  t.equal(loadConfig({ env: { MESH_REDIS_PREFIX: 'env:' }, cluster }).redis.prefix, 'env:', 'env beats the cluster file')
+  t.equal(loadConfig({ env: {}, cluster, overrides: { 'redis.url': 'redis://127.0.0.1:7002' } }).redis.url, 'redis://127.0.0.1:7002', 'a flag beats it')
+  t.throws(() => loadConfig({ env: {}, cluster: { file: '/x/.mesh/cluster.json', values: { 'proxy.nope': '1' } } }), /\/x\/\.mesh\/cluster\.json: unknown key "proxy\.nope"/, 'a bad key names the file')
+})
+
+t.test('no password in an error message', async (t) => {
+  const secret = 's3cr3t-pw'
+  const cases: Array<Record<string, unknown>> = [
+    { 'redis.url': `http://user:${secret}@example.test:6379` },
+    { 'redis.url': `redis://:${secret}@exa mple.test:6379` },
+    { 'redis.url': `redis://:p@ss@${secret}@` },
+    { 'redis.url': `ftp://example.test/?password=${secret}` }
+  ]
+  for (const overrides of cases) {
+    try {
+      loadConfig({ env: {}, overrides })
+      t.fail(`accepted ${String(overrides['redis.url'])}`)
+    } catch (err) {
+      t.ok(isMeshError(err, 'MESH_ERR_CONFIG'))
+      t.notMatch((err as Error).message, secret, `redacted: ${(err as Error).message}`)
+      t.match((err as Error).message, /\*\*\*/)
+    }
+  }
+  const { envWithout, inheritedTaskEnv } = await import('../../lib/config/load')
+  t.same(inheritedTaskEnv({ PATH: '/bin', HOME: '/root', LANG: 'C', TZ: 'UTC', AWS_SECRET_ACCESS_KEY: 'x', MESH_REDIS_URL: 'redis://:x@h' }),
+    { PATH: '/bin', HOME: '/root', LANG: 'C', TZ: 'UTC' }, 'a task inherits PATH, HOME, LANG, TZ and nothing else')
+  t.same(envWithout(['redis.url', 'redis.prefix'], { MESH_REDIS_URL: 'a', MESH_REDIS_PREFIX: 'b', MESH_PROXY_MAX_TRIES: '2', PATH: '/bin' }),
+    { MESH_PROXY_MAX_TRIES: '2', PATH: '/bin' })
+})

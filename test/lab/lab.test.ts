@@ -10,7 +10,8 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { isOurs, type ClusterFile } from '../../lib/cluster/local'
+import type { ClusterFile } from '../../lib/cluster/cluster-file'
+import { isOurs } from '../../lib/cluster/local'
 import { runMesh } from '../helpers/mesh'
 import { freePort } from '../helpers/ports'
 import { waitFor } from '../helpers/wait'
@@ -76,8 +77,9 @@ t.test('the Swarm lab on one machine', async (t) => {
   const up = await mesh(cwd, ['up', '--nodes', '3', '--base-port', String(adminPort), ...FAST.flatMap((kv) => ['--set', kv])])
   t.equal(up.code, 0, `mesh up: ${up.stderr}`)
   cluster = JSON.parse(readFileSync(join(cwd, '.mesh', 'cluster.json'), 'utf8')) as ClusterFile
-  t.match(up.stdout, `export MESH_REDIS_URL=${cluster.redisUrl}`)
-  const env = { MESH_REDIS_URL: cluster.redisUrl }
+  t.match(up.stdout, `export MESH_REDIS_URL=${cluster.config['redis.url']}`)
+  // Commands run in the directory find the cluster through .mesh/cluster.json (no --redis, no MESH_REDIS_URL).
+  const env = {}
 
   const nodes = await mesh(cwd, ['node', 'ls'], env)
   t.match(nodes.stdout, /node1 +Ready +Active +Leader/, 'node1 is the leader')

@@ -1,5 +1,6 @@
 /** `mesh down`: stops the cluster `mesh up` started in this directory (only its own processes). */
-import { down, stateDir } from '../../cluster/local'
+import { stateDir } from '../../cluster/cluster-file'
+import { down } from '../../cluster/local'
 import { parseFlags, type CommandSpec } from '../flags'
 
 export const SPEC: CommandSpec = {

@@ -4,9 +4,10 @@
  * Runs a node daemon in the foreground until SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../../config/load'
+import { localConfig } from '../../cluster/cluster-file'
 import { startNode } from '../../index'
 import { createLogger } from '../../util/log'
+import { hasSecret } from '../../util/redact'
 import { parseSetFlags } from '../flags'
 
 const log = createLogger('node')
@@ -19,7 +20,14 @@ listener for every published port of every service, runs its tasks, and with
 --manager competes to run the scheduler. SIGTERM/SIGINT stop it gracefully.
 `
 
+/** A password on the command line: main.ts already hid it from ps; say where it belongs instead. */
+function warnArgvSecret (argv: string[]): void {
+  if (!hasSecret(argv.join(' '))) return
+  log.warn('a Redis password was given on the command line, where ps showed it to every user until the process rewrote its title; pass it in MESH_REDIS_URL or a --config file (mode 0600) instead')
+}
+
 export async function run (argv: string[]): Promise<number> {
+  warnArgvSecret(argv)
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE)
     return 0
@@ -50,7 +58,8 @@ export async function run (argv: string[]): Promise<number> {
     'node.workers': values.workers,
     'node.manager': values.manager === true ? true : undefined
   }
-  const config = loadConfig({ file: values.config, overrides })
+  // In a `mesh up` directory the node joins that cluster (.mesh/cluster.json), as every mesh command there does.
+  const config = localConfig(process.cwd(), { file: values.config, overrides })
   const node = await startNode(config)
   log.info(`node ${config.node.name} serving published ports on ${config.node.bind}${config.node.admin !== '' ? `, admin http://${config.node.admin}/metrics` : ''}`)
   await new Promise<void>((resolve) => {

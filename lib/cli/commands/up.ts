@@ -5,9 +5,10 @@
  * --redis or a private redis-server; state in ./.mesh (see lib/cluster).
  */
 import { relative } from 'node:path'
-import { up, stateDir } from '../../cluster/local'
-import { redactUrl } from '../../registry/client'
-import { loadConfig } from '../../config/load'
+import { clusterFilePath, stateDir } from '../../cluster/cluster-file'
+import { up } from '../../cluster/local'
+import { envName } from '../../config/load'
+import { redactUrl } from '../../util/redact'
 import { intValue, list, parseFlags, parseSetFlags, str, type CommandSpec } from '../flags'
 import { printTable } from '../table'
 
@@ -24,20 +25,25 @@ export async function run (argv: string[]): Promise<number> {
   const v = parsed.values
   const nodes = intValue(str(v, 'nodes') ?? '3', '--nodes', 1, 254)
   const basePort = intValue(str(v, 'base-port') ?? '9180', '--base-port', 1, 65535)
-  // Refuse a bad --set here, before any process starts (each node would refuse it too, later).
-  loadConfig({ overrides: parseSetFlags(list(v, 'set')) })
-  const dir = stateDir(process.cwd())
-  const cluster = await up({ nodes, redis: str(v, 'redis') ?? null, basePort, dir, set: list(v, 'set') })
-  const rel = (p: string): string => relative(process.cwd(), p)
+  const cwd = process.cwd()
+  const cluster = await up({ nodes, redis: str(v, 'redis') ?? null, basePort, cwd, set: parseSetFlags(list(v, 'set')) })
+  const rel = (p: string): string => relative(cwd, p)
+  const url = cluster.config['redis.url']
   const registry = cluster.redisPid > 0 ? `private redis-server (pid ${cluster.redisPid})` : 'given with --redis'
-  process.stdout.write(`Cluster up: ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}, registry ${redactUrl(cluster.redisUrl)} (${registry})\n\n`)
+  process.stdout.write(`Cluster up: ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}, registry ${redactUrl(url)} (${registry})\n\n`)
   printTable(['NODE', 'ADDRESS', 'ROLE', 'ADMIN', 'PID', 'LOG'], cluster.nodes.map((n) =>
     [n.name, n.addr, n.manager ? 'manager' : 'worker', `http://${n.admin}/metrics`, String(n.pid), rel(n.log)]))
-  if (v.demo === true) return await demo(cluster.redisUrl, cluster.nodes.map((n) => n.addr))
+  if (v.demo === true) return await demo(cluster.nodes.map((n) => n.addr))
+  const file = rel(clusterFilePath(stateDir(cwd)))
+  // What a shell elsewhere needs to reach this cluster: its redis.* keys, never a password in clear.
+  const exportLines = Object.entries(cluster.config).filter(([k]) => k.startsWith('redis.')).map(([k, value]) => {
+    const shown = redactUrl(value)
+    return `  export ${envName('redis', k.slice('redis.'.length))}=${shown}${shown !== value ? `   # the password is in ${file}` : ''}`
+  })
   process.stdout.write([
     '',
-    'Point the CLI at it (this shell):',
-    `  export MESH_REDIS_URL=${cluster.redisUrl}`,
+    `mesh commands run in this directory use this cluster (${file}, readable only by you). Elsewhere:`,
+    ...exportLines,
     'Then, for example:',
     '  mesh service create --name web --replicas 3 --publish 8080:80 -- mesh whoami',
     `  curl http://${cluster.nodes[cluster.nodes.length - 1].addr}:8080/`,
@@ -51,12 +57,13 @@ export async function run (argv: string[]): Promise<number> {
  * `--demo`: the lab's first service: `demo`, 3 replicas of `mesh whoami`
  * published on port 80 (8080 when not root: lower ports need privileges).
  */
-async function demo (redisUrl: string, addrs: string[]): Promise<number> {
+async function demo (addrs: string[]): Promise<number> {
   const port = process.getuid?.() === 0 ? 80 : 8080
   process.stdout.write(`\nCreating the demo service: mesh service create --name demo --replicas 3 --publish ${port}:80 -- mesh whoami\n`)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const create = require('./service-create') as { run: (argv: string[]) => Promise<number> }
-  const code = await create.run(['--name', 'demo', '--replicas', '3', '--publish', `${port}:80`, '--redis', redisUrl, '--', 'mesh', 'whoami'])
+  // Run in this directory, it finds the cluster through .mesh/cluster.json like any mesh command here.
+  const code = await create.run(['--name', 'demo', '--replicas', '3', '--publish', `${port}:80`, '--', 'mesh', 'whoami'])
   if (code !== 0) return code
   const suffix = port === 80 ? '' : `:${port}`
   process.stdout.write([
