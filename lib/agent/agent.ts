@@ -16,14 +16,26 @@
  * table on that change; the agent waits tasks.drainDelay so in-flight
  * requests finish on every node, then SIGTERM, SIGKILL after the service's
  * stop grace, then reports shutdown.
+ *
+ * Daemon shutdown: leave() first (this node's tasks leave every table while
+ * they run, see leave.ts), then the daemon drains its listeners, then stop()
+ * ends the processes, at least tasks.drainDelay after the leave (SIGTERM: a
+ * task finishes what it has in flight).
+ *
+ * Each task runs under a supervisor process (supervisor.ts) that kills it
+ * when the daemon dies, so no task outlives a SIGKILLed daemon by more than
+ * its stop grace. A task gets a minimal environment: PATH, HOME, LANG, TZ
+ * of the daemon's, the service's env, the task variables; nothing else.
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { inheritedTaskEnv } from '../config/load'
 import type { NodeContext, Subsystem } from '../node/context'
 import type { ServiceSpec, TaskRecord, TaskState } from '../registry/types'
 import { isActiveState, taskName } from '../scheduler/task-rules'
 import { createLogger, type Logger } from '../util/log'
+import { awaitServed, writeLeave } from './leave'
 import { LogShipper } from './logs'
+import { killOrphans, killTask, OWNER_VAR, ownerTag } from './orphans'
 import { PortAllocator } from './ports'
 import { Reporter } from './report'
 import { describeOutcome, TaskProcess, type Outcome } from './task-process'
@@ -52,8 +64,13 @@ export class Agent implements Subsystem {
   /** Tasks this agent has handled in this life (so a stale 'running' record of ours is not taken for an orphan). */
   readonly #known = new Set<string>()
   readonly #onChange: () => void
+  /** MESH_TASK_OWNER of this node's tasks (orphans.ts). */
+  readonly #owner: string
   #timer: NodeJS.Timeout | null = null
   #stopped = false
+  #leaving: Promise<void> | null = null
+  /** When this node's tasks had left every table (0: not yet). */
+  #leftAt = 0
 
   constructor (ctx: NodeContext) {
     this.#ctx = ctx
@@ -64,26 +81,63 @@ export class Agent implements Subsystem {
     })
     this.#logs = new LogShipper(ctx.store.redis, ctx.store.keys, ctx.node.name, ctx.config.tasks.logMaxLen, this.#log)
     this.#onChange = () => { this.#reconcile() }
+    this.#owner = ownerTag(ctx.config.redis.url, ctx.config.redis.prefix, ctx.node.id)
   }
 
   /** Task ids with a process of ours (for tests and metrics). */
   get running (): string[] { return [...this.#owned.keys()] }
 
   start (): void {
+    // Before this life starts any task: whatever carries our owner tag is left from a previous one.
+    const orphans = killOrphans(this.#owner, new Set(this.#owned.keys()))
+    if (orphans.length > 0) this.#log.info(`stopped ${orphans.length} task process(es) left by a previous run of this node (tasks ${[...new Set(orphans)].join(', ')})`)
     this.#ctx.feed.on('change', this.#onChange)
     this.#timer = setInterval(this.#onChange, this.#ctx.config.scheduler.reconcileInterval)
     this.#timer.unref()
     if (this.#ctx.feed.state.epoch !== '') this.#reconcile()
   }
 
-  /** Daemon shutdown: every task gets SIGTERM (SIGKILL after its grace) and is reported shutdown. */
-  async stop (): Promise<void> {
+  /**
+   * Daemon shutdown, first step: the agent takes no new task, and this
+   * node's tasks leave every node's routing table while their processes
+   * keep serving what is in flight: one write (node down, its tasks
+   * shutdown), then wait until every live node serves it, at most
+   * node.heartbeatTtl. Idempotent.
+   */
+  async leave (): Promise<void> {
+    this.#leaving ??= this.#leave()
+    await this.#leaving
+  }
+
+  async #leave (): Promise<void> {
     this.#stopped = true
     this.#ctx.feed.off('change', this.#onChange)
     if (this.#timer !== null) clearInterval(this.#timer)
+    const { store, feed, node, config } = this.#ctx
+    const t0 = Date.now()
+    try {
+      const rev = await writeLeave(store, node.id, [...this.#owned.keys()])
+      const behind = await awaitServed(store, [...feed.state.alive], rev, config.node.heartbeatTtl)
+      this.#leftAt = Date.now()
+      if (behind.length > 0) this.#log.warn(`leaving: ${behind.length} node(s) did not serve revision ${rev} within ${config.node.heartbeatTtl} ms (${behind.map((id) => feed.state.nodes.get(id)?.name ?? id).join(', ')}); stopping the tasks anyway`)
+      else this.#log.info(`left every routing table (revision ${rev}) in ${Date.now() - t0} ms`)
+    } catch (err) {
+      this.#log.warn(`could not leave the routing tables through the registry (${(err as Error).message}); stopping the tasks anyway`)
+    }
+  }
+
+  /**
+   * Daemon shutdown, last step: tasks.drainDelay after the leave (requests
+   * other nodes sent before it finish, as for a removed task), every task
+   * gets SIGTERM (SIGKILL after its grace) and is reported shutdown.
+   */
+  async stop (): Promise<void> {
+    await this.leave()
+    const wait = this.#leftAt + this.#ctx.config.tasks.drainDelay - Date.now()
+    if (this.#leftAt > 0 && wait > 0 && this.#owned.size > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     await Promise.all([...this.#owned.values()].map(async (o) => { await this.#stop(o, 0) }))
     await this.#reporter.flush(2000)
-    await this.#logs.flush().catch(() => {})
+    await this.#logs.flush()
   }
 
   #reconcile (): void {
@@ -117,13 +171,7 @@ export class Agent implements Subsystem {
    * provably that task's (its environment carries MESH_TASK_ID), report it.
    */
   #adoptOrphan (t: TaskRecord, state: 'failed' | 'shutdown', error: string): void {
-    if (t.pid > 0) {
-      try {
-        if (readFileSync(`/proc/${t.pid}/environ`, 'latin1').split('\0').includes(`MESH_TASK_ID=${t.id}`)) process.kill(-t.pid, 'SIGKILL')
-      } catch {
-        // not there any more, or not ours to read
-      }
-    }
+    killTask(t.pid, t.id)
     if (t.state === 'orphaned') return
     void this.#reporter.report(t.id, (cur) => isActiveState(cur.state) ? { state, error, stateAt: Date.now() } : null)
   }
@@ -175,11 +223,12 @@ export class Agent implements Subsystem {
       env: this.#env(spec, t, name, port),
       host: node.addr,
       port,
-      onLine: (stream, line) => { this.#logs.push({ service: spec.name, task: t.id, name, stream, line }) }
+      grace: spec.stopGrace,
+      onLine: (stream, line) => { this.#logs.push({ service: spec.name, serviceId: spec.id, task: t.id, name, stream, line }) }
     })
     o.proc = proc
     void proc.done.then(async (outcome) => { await this.#ended(o, outcome) })
-    if (!proc.start()) return // `done` reports the OS error
+    if (!(await proc.start())) return // `done` reports the OS error
     this.#log.debug('started %s (%s) pid %d on %s:%d', name, t.id, proc.pid, node.addr, port)
     await this.#reporter.report(t.id, (cur) => isActiveState(cur.state)
       ? { state: 'starting', host: node.addr, port, pid: proc.pid, error: '', stateAt: Date.now() }
@@ -207,8 +256,7 @@ export class Agent implements Subsystem {
   async #stop (o: Owned, drainDelay: number): Promise<void> {
     o.stopping = true
     if (o.proc === null) return // #launch sees `stopping` and reports shutdown
-    await o.proc.stop(drainDelay, o.spec.stopGrace)
-    await o.proc.done
+    await o.proc.stop(drainDelay)
   }
 
   #resolve (command: string[]): [string, string[]] {
@@ -217,23 +265,23 @@ export class Agent implements Subsystem {
   }
 
   /**
-   * The task's environment: the daemon's own environment passed through
-   * (PATH, HOME, ...) minus its MESH_* configuration, then the service's env,
-   * then the task variables. Passing the environment on is not reading
-   * configuration from it; the config loader stays the only reader.
+   * The task's environment, built from nothing: PATH, HOME, LANG and TZ of
+   * the daemon's (inheritedTaskEnv: never its credentials or MESH_*
+   * configuration), then the service's env, then the task variables.
    */
   #env (spec: ServiceSpec, t: TaskRecord, name: string, port: number): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {}
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MESH_')) env[k] = v
-    Object.assign(env, spec.env)
-    env.PORT = String(port)
-    env.MESH_TASK_HOST = this.#ctx.node.addr
-    env.MESH_TASK_NAME = name
-    env.MESH_TASK_ID = t.id
-    env.MESH_TASK_SLOT = String(t.slot)
-    env.MESH_SERVICE_NAME = spec.name
-    env.MESH_NODE_NAME = this.#ctx.node.name
-    return env
+    return {
+      ...inheritedTaskEnv(),
+      ...spec.env,
+      PORT: String(port),
+      MESH_TASK_HOST: this.#ctx.node.addr,
+      MESH_TASK_NAME: name,
+      MESH_TASK_ID: t.id,
+      MESH_TASK_SLOT: String(t.slot),
+      MESH_SERVICE_NAME: spec.name,
+      MESH_NODE_NAME: this.#ctx.node.name,
+      [OWNER_VAR]: this.#owner
+    }
   }
 }
 

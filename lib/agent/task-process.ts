@@ -1,12 +1,16 @@
 /**
- * One task's process: spawned in its own process group (so a stop reaches
- * whatever it forks), stdout/stderr split into lines, readiness = its port
- * accepts a TCP connection, stop = SIGTERM to the group, SIGKILL after the
- * grace period.
+ * One task's process, run under its own supervisor (supervisor.ts): the
+ * agent spawns the supervisor, which spawns the task in a process group of
+ * its own and kills that group when the daemon goes away, even by SIGKILL.
+ * stdout/stderr are split into lines; readiness = the task's port accepts a
+ * TCP connection; stop = SIGTERM to the group (through the supervisor),
+ * SIGKILL after the grace period.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import type { SupervisorMessage } from './supervisor'
 
 export type Outcome =
   | { kind: 'exit', code: number | null, signal: NodeJS.Signals | null }
@@ -18,9 +22,15 @@ export interface TaskProcessOptions {
   env: NodeJS.ProcessEnv
   host: string
   port: number
+  /** SIGTERM -> SIGKILL, also when the daemon dies. */
+  grace: number
   onLine: (stream: 'stdout' | 'stderr', line: string) => void
 }
 
+export const SUPERVISOR = join(__dirname, 'supervisor.js')
+
+/** How long past the grace the agent waits for the supervisor's word before it kills the group itself. */
+const BACKSTOP_MS = 2000
 const READY_POLL_MS = 100
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -42,12 +52,14 @@ export function describeOutcome (o: Outcome): string {
 }
 
 export class TaskProcess {
+  /** The task's pid (its process group id), 0 until it runs. */
   pid = 0
   exited: Outcome | null = null
   /** Resolves with how the process ended (or could not start). */
   readonly done: Promise<Outcome>
   readonly #options: TaskProcessOptions
   #resolve: (o: Outcome) => void = () => {}
+  #supervisor: ChildProcess | null = null
   #stopping = false
 
   constructor (options: TaskProcessOptions) {
@@ -55,28 +67,48 @@ export class TaskProcess {
     this.done = new Promise((resolve) => { this.#resolve = resolve })
   }
 
-  /** Spawns; false (and `done` resolved) when it could not start. */
-  start (): boolean {
+  /** Spawns the supervisor and the task; resolves true once the task runs, false (and `done` resolved) when it could not start. */
+  async start (): Promise<boolean> {
     const o = this.#options
-    let child: ChildProcess
+    let sup: ChildProcess
     try {
-      child = spawn(o.file, o.args, { env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      sup = spawn(process.execPath, [SUPERVISOR, String(o.grace), o.file, ...o.args],
+        { env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' })
     } catch (err) {
       this.#finish({ kind: 'error', message: (err as Error).message })
       return false
     }
-    child.once('error', (err) => {
-      // A spawn failure (ENOENT, EACCES) gives 'error' and never 'exit'.
-      if (child.pid === undefined) this.#finish({ kind: 'error', message: err.message })
-    })
-    child.once('exit', (code, signal) => { this.#finish({ kind: 'exit', code, signal }) })
-    if (child.pid === undefined) return false
-    this.pid = child.pid
+    this.#supervisor = sup
     for (const stream of ['stdout', 'stderr'] as const) {
-      const rl = createInterface({ input: child[stream]!, crlfDelay: Infinity })
+      const rl = createInterface({ input: sup[stream]!, crlfDelay: Infinity })
       rl.on('line', (line) => { o.onLine(stream, line) })
     }
-    return true
+    const started = new Promise<boolean>((resolve) => {
+      sup.on('message', (m: SupervisorMessage) => {
+        if (m.t === 'pid') {
+          this.pid = m.pid
+          resolve(true)
+        } else if (m.t === 'exit') {
+          this.#finish({ kind: 'exit', code: m.code, signal: m.signal })
+        } else if (m.t === 'error') {
+          this.#finish({ kind: 'error', message: m.message })
+        }
+      })
+      sup.once('error', (err) => { if (sup.pid === undefined) this.#finish({ kind: 'error', message: `task supervisor: ${err.message}` }) })
+      sup.once('exit', (code, signal) => {
+        // Its last message may still be in the channel: decide once the channel closed too.
+        const decide = (): void => {
+          if (this.exited !== null) return
+          // Without its word the task may still run: it must not outlive a supervisor that died.
+          this.#killGroup('SIGKILL')
+          this.#finish({ kind: 'error', message: `task supervisor ended (${signal ?? `exit ${String(code)}`}) before the task` })
+        }
+        if (sup.connected) sup.once('disconnect', decide)
+        else decide()
+      })
+      void this.done.then(() => { resolve(false) })
+    })
+    return await started
   }
 
   /** Resolves true once the port accepts a connection, false if the process ended or is stopping first. */
@@ -88,22 +120,24 @@ export class TaskProcess {
     return false
   }
 
-  /** drainDelay, then SIGTERM to the process group, SIGKILL after `grace`. */
-  async stop (drainDelay: number, grace: number): Promise<Outcome> {
+  /** drainDelay, then SIGTERM to the task's group, SIGKILL after the grace (the supervisor runs both). */
+  async stop (drainDelay: number): Promise<Outcome> {
     this.#stopping = true
     if (this.exited !== null) return this.exited
     if (drainDelay > 0) await Promise.race([sleep(drainDelay), this.done])
     if (this.exited === null) {
-      this.#signal('SIGTERM')
-      const timer = setTimeout(() => { this.#signal('SIGKILL') }, grace)
+      try { this.#supervisor?.kill('SIGTERM') } catch { /* gone: its exit handler finishes */ }
+      const backstop = setTimeout(() => {
+        this.#killGroup('SIGKILL')
+        try { this.#supervisor?.kill('SIGKILL') } catch { /* gone */ }
+      }, this.#options.grace + BACKSTOP_MS)
       await this.done
-      clearTimeout(timer)
+      clearTimeout(backstop)
     }
-    this.#signal('SIGKILL') // leftovers of its group, if any
     return this.exited as unknown as Outcome
   }
 
-  #signal (sig: NodeJS.Signals): void {
+  #killGroup (sig: NodeJS.Signals): void {
     if (this.pid <= 0) return
     try {
       process.kill(-this.pid, sig)

@@ -1,11 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
+import { nodeIdFor } from '../../lib/registry/ids'
 import { SCHEMA_VERSION, type TaskRecord } from '../../lib/registry/types'
 import { newId } from '../../lib/util/ids'
 import { waitFor } from '../helpers/wait'
 import { httpGet, makeSpec, TestCluster, type TestNode } from '../helpers/cluster-fixture'
 
 /** A task record as the scheduler writes it, assigned to `node`. */
-function assigned (spec: { id: string, name: string, version: number }, node: TestNode, slot = 1): TaskRecord {
+function assigned (spec: { id: string, name: string, version: number }, node: TestNode | { id: string }, slot = 1): TaskRecord {
   const now = Date.now()
   return {
     v: SCHEMA_VERSION, id: newId(), serviceId: spec.id, service: spec.name, slot, node: node.id, static: false, host: '', port: 0,
@@ -13,7 +15,34 @@ function assigned (spec: { id: string, name: string, version: number }, node: Te
   }
 }
 
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Pids whose parent is `ppid` (from /proc/<pid>/stat). */
+function childrenOf (ppid: number): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name))
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
 t.test('agent runs an assigned task: env, port, readiness, logs, stop', async (t) => {
+  // Something of the daemon's own environment a task must not see (an operator's credential).
+  process.env.OPERATOR_TOKEN = 'hunter2'
+  t.teardown(() => { delete process.env.OPERATOR_TOKEN })
   const cluster = await TestCluster.start(t)
   const node = await cluster.addNode('agent1')
   const spec = await cluster.createService(makeSpec('web', { env: { VERSION: 'v1', EXTRA: 'x=y' } }))
@@ -35,8 +64,12 @@ t.test('agent runs an assigned task: env, port, readiness, logs, stop', async (t
     MESH_TASK_SLOT: '3', MESH_SERVICE_NAME: 'web', MESH_NODE_NAME: 'agent1', VERSION: 'v1', EXTRA: 'x=y'
   }, 'task env: PORT, MESH_* and the service env')
   t.equal(await httpGet(running.host, running.port), 'web.3 v1\n')
-  t.notOk(Object.keys(env).some((k) => k.startsWith('MESH_') && !k.startsWith('MESH_TASK_') && k !== 'MESH_SERVICE_NAME' && k !== 'MESH_NODE_NAME'),
-    'the daemon\'s own MESH_* config is not passed on')
+  const allowed = new Set(['PATH', 'HOME', 'LANG', 'TZ', 'PORT', 'MESH_TASK_HOST', 'MESH_TASK_NAME', 'MESH_TASK_ID', 'MESH_TASK_SLOT', 'MESH_TASK_OWNER',
+    'MESH_SERVICE_NAME', 'MESH_NODE_NAME', 'VERSION', 'EXTRA'])
+  // tap's process-info hook adds its own variables to every process this test process spawns: not the agent's doing.
+  const harness = (k: string): boolean => k.startsWith('_TAPJS_') || (k === 'NODE_OPTIONS' && env[k].includes('@tapjs'))
+  t.same(Object.keys(env).filter((k) => !allowed.has(k) && !harness(k)), [], 'a minimal environment: nothing else of the daemon\'s (no OPERATOR_TOKEN, no MESH_* config)')
+  t.equal(env.PATH, process.env.PATH, 'PATH is passed on')
 
   // Logs: stdout and stderr lines land in the service's stream with the fields `service logs` reads.
   const logs = await waitFor(async () => {
@@ -108,4 +141,40 @@ t.test('agent stop reports shutdown; a restarted agent fails tasks it does not o
   const orphan = await waitFor(async () => (await cluster.tasks('web')).find((x) => x.id === stale.id && x.state === 'failed'), { what: 'orphan failed' })
   t.equal(orphan.error, 'orphaned after node restart')
   t.equal(again.agent?.running.length, 0)
+})
+
+t.test('a node daemon killed with SIGKILL takes its tasks with it (supervisor)', async (t) => {
+  const cluster = await TestCluster.start(t)
+  const child = await cluster.spawnNode('doomed')
+  const spec = await cluster.createService(makeSpec('web'))
+  const task = assigned(spec, { id: nodeIdFor('doomed') })
+  await cluster.store.write([{ type: 'task', id: task.id, value: task }])
+  const running = await waitFor(async () => (await cluster.tasks('web')).find((x) => x.state === 'running'), { what: 'running' })
+  t.ok(alive(running.pid), 'the task process runs')
+  const t0 = Date.now()
+  child.kill('SIGKILL')
+  await waitFor(() => !alive(running.pid), { timeout: spec.stopGrace + 3000, what: `task pid ${running.pid} gone after its daemon was SIGKILLed` })
+  t.comment(`daemon SIGKILL -> task gone in ${Date.now() - t0} ms (stop grace ${spec.stopGrace} ms)`)
+  t.pass('no task outlives its daemon')
+})
+
+t.test('a restarted node stops task processes left by its previous life, even when their records are gone', async (t) => {
+  const cluster = await TestCluster.start(t)
+  const child = await cluster.spawnNode('phoenix')
+  const spec = await cluster.createService(makeSpec('web'))
+  const task = assigned(spec, { id: nodeIdFor('phoenix') })
+  await cluster.store.write([{ type: 'task', id: task.id, value: task }])
+  const running = await waitFor(async () => (await cluster.tasks('web')).find((x) => x.state === 'running'), { what: 'running' })
+  // The whole tree dies at once except the task (daemon and its supervisors SIGKILLed): a real orphan, ppid 1.
+  const supervisors = childrenOf(child.pid ?? 0)
+  t.ok(supervisors.length > 0, 'the task runs under a supervisor')
+  for (const pid of [child.pid ?? 0, ...supervisors]) process.kill(pid, 'SIGKILL')
+  await waitFor(() => supervisors.every((pid) => !alive(pid)), { what: 'daemon and supervisors gone' })
+  t.ok(alive(running.pid), 'the orphan still runs')
+  // Meanwhile the service is removed and its records deleted (as the scheduler does for a down node).
+  await cluster.store.write([{ type: 'task', id: task.id, value: null }, { type: 'service', id: 'web', value: null }])
+  const t0 = Date.now()
+  await cluster.addNode('phoenix')
+  await waitFor(() => !alive(running.pid), { timeout: 10_000, what: `orphan pid ${running.pid} stopped by the restarted node` })
+  t.comment(`restarted node -> orphan stopped in ${Date.now() - t0} ms`)
 })
