@@ -13,7 +13,18 @@ export interface ConnectOptions {
   name?: string
   /** CLI use: queue commands until the first connect, give up after one try. */
   oneShot?: boolean
+  /**
+   * Fail a command with no reply after this many ms (for connections that
+   * never block, e.g. a daemon's command connection). Without it, a command
+   * in flight when a connection died can wait until Redis is back: ioredis
+   * keeps it for resending, and a reconnect that gets a TCP connection but
+   * no ready Redis (a port proxy in front of a stopped Redis) never fails it.
+   */
+  commandTimeout?: number
 }
+
+/** A blocking read (XREAD BLOCK n) fails this long after its n ms if no reply came, for the same reason. */
+const BLOCKING_GRACE_MS = 1000
 
 export function createRedis (options: ConnectOptions): Redis {
   const base: RedisOptions = {
@@ -27,7 +38,11 @@ export function createRedis (options: ConnectOptions): Redis {
       : (times: number) => Math.min(50 * 2 ** Math.min(times, 10), options.reconnectMaxDelay),
     maxRetriesPerRequest: options.oneShot === true ? 0 : 1,
     enableOfflineQueue: options.oneShot === true,
-    enableReadyCheck: true
+    enableReadyCheck: true,
+    commandTimeout: options.commandTimeout,
+    // Arms a client-side timer on every blocking command: its BLOCK time + grace (BLOCK 0: one minute).
+    blockingTimeout: 60_000,
+    blockingTimeoutGrace: BLOCKING_GRACE_MS
   }
   const url = new URL(options.url)
   if (url.protocol === 'rediss:') base.tls = { servername: url.hostname }

@@ -2,13 +2,17 @@
  * RegistryFeed: keeps a node's view of the registry current.
  *
  * - Full read on start, on every (re)connect, on a revision gap, on an epoch
- *   change and every `resyncInterval`.
+ *   change or restore, and every `resyncInterval`.
  * - Between full reads it tails the change stream (XREAD BLOCK on its own
  *   connection) and applies entries whose revision follows its own.
  * - Polls node heartbeats every `livenessInterval` (also how a flush is noticed).
  * - While Redis is away it keeps the last-known-good state and says so once.
- *   When Redis comes back empty (flushed, or restarted without persistence),
- *   it writes its last-known-good records back (RESTORE: first node wins).
+ * - A registry that lost its state (no epoch: flushed, or restarted without
+ *   persistence) is never adopted over a known cluster: the feed offers its
+ *   last-known-good state first (restore.ts; freshest wins within the
+ *   restore window), then reads what was restored.
+ * - After a restore, a new epoch or a reconnect, nodes alive just before are
+ *   held alive for one heartbeat TTL (liveness-grace.ts).
  *
  * Emits 'change' (reason: string, writtenAt: number | null) after each applied batch.
  */
@@ -16,7 +20,9 @@ import { EventEmitter } from 'node:events'
 import type Redis from 'ioredis'
 import { CHAR_TYPE } from './keys'
 import { decodeRecord } from './codec'
-import type { RegistryStore, Snapshot, WriteOp } from './store'
+import { LivenessGrace } from './liveness-grace'
+import { offerDue, offerState, restoreKey } from './restore'
+import type { RegistryStore, Snapshot } from './store'
 import type { RecordType } from './types'
 import { createLogger, type Logger } from '../util/log'
 import { redactUrl } from './client'
@@ -27,9 +33,13 @@ export interface FeedOptions {
   blockTimeout: number
   reconnectMaxDelay: number
   url: string
+  /** This node's id: restore offers carry it. */
+  nodeId: string
+  /** node.heartbeatTtl: the restore window, the liveness grace and restored heartbeats last this long. */
+  heartbeatTtl: number
 }
 
-export type ClusterState = Omit<Snapshot, 'skipped' | 'lastStreamId'>
+export type ClusterState = Omit<Snapshot, 'skipped' | 'lastStreamId' | 'fence' | 'restoring'>
 
 function emptyState (): ClusterState {
   return { epoch: '', rev: 0, services: new Map(), tasks: new Map(), health: new Map(), nodes: new Map(), alive: new Set() }
@@ -47,6 +57,8 @@ async function waitReady (redis: Redis, ms: number): Promise<void> {
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms).unref())
 
+const message = (err: unknown): string => (err as Error)?.message ?? String(err)
+
 export class RegistryFeed extends EventEmitter {
   /** Current view; replaced on a full read, mutated in place by the stream tail. Read-only for everyone else. */
   state: ClusterState = emptyState()
@@ -55,10 +67,13 @@ export class RegistryFeed extends EventEmitter {
   lastSyncAt = 0
   /** Full reads done (for tests and metrics). */
   fullReads = 0
+  /** Highest scheduler fencing token seen (a restore continues above it). */
+  fence = 0
   readonly #store: RegistryStore
   readonly #reader: Redis
   readonly #options: FeedOptions
   readonly #log: Logger
+  readonly #grace: LivenessGrace
   #lastId = '0-0'
   #nodesChanged = false
   #stopped = false
@@ -67,6 +82,8 @@ export class RegistryFeed extends EventEmitter {
   #running: Promise<void> | null = null
   #firstRead: Promise<void>
   #resolveFirst: () => void = () => {}
+  /** The restore this node last weighed in on (restore.ts restoreKey). */
+  #lastHeard = ''
 
   constructor (store: RegistryStore, reader: Redis, options: FeedOptions) {
     super()
@@ -74,14 +91,18 @@ export class RegistryFeed extends EventEmitter {
     this.#reader = reader
     this.#options = options
     this.#log = createLogger('registry')
+    this.#grace = new LivenessGrace(options.heartbeatTtl)
     this.#firstRead = new Promise((resolve) => { this.#resolveFirst = resolve })
   }
+
+  /** Date.now() until which no node may be judged dead (after a restore, a new epoch or a reconnect); 0 when none. */
+  get graceUntil (): number { return this.#grace.until }
 
   /** Starts; resolves after the first full read, or after `maxWait` ms if Redis is not there. */
   async start (maxWait = 3000): Promise<void> {
     this.#running = this.#run()
-    this.#timers.push(setInterval(() => { this.resync('periodic').catch(() => {}) }, this.#options.resyncInterval).unref())
-    this.#timers.push(setInterval(() => { this.#pollLiveness().catch(() => {}) }, this.#options.livenessInterval).unref())
+    this.#timers.push(setInterval(() => { this.#background(this.resync('periodic'), 'periodic full read') }, this.#options.resyncInterval).unref())
+    this.#timers.push(setInterval(() => { this.#background(this.#pollLiveness(), 'liveness poll') }, this.#options.livenessInterval).unref())
     await Promise.race([this.#firstRead, sleep(maxWait)])
   }
 
@@ -89,7 +110,7 @@ export class RegistryFeed extends EventEmitter {
     this.#stopped = true
     for (const t of this.#timers) clearInterval(t)
     this.#reader.disconnect()
-    await this.#running?.catch(() => {})
+    await this.#running?.catch((err: unknown) => { this.#log.debug('feed loop ended: %s', message(err)) })
   }
 
   /** A full re-read; concurrent callers share one. */
@@ -97,6 +118,11 @@ export class RegistryFeed extends EventEmitter {
     if (this.#resyncing !== null) return await this.#resyncing
     this.#resyncing = this.#fullRead(reason).finally(() => { this.#resyncing = null })
     return await this.#resyncing
+  }
+
+  /** Runs a timer-started read; a failure is the outage the tail reports, so it only gets a debug line. */
+  #background (p: Promise<void>, what: string): void {
+    p.catch((err: unknown) => { this.#log.debug('%s failed: %s', what, message(err)) })
   }
 
   async #run (): Promise<void> {
@@ -118,7 +144,7 @@ export class RegistryFeed extends EventEmitter {
 
   #down (err: unknown): void {
     this.up = false
-    this.#log.once('down', 'warn', `registry ${redactUrl(this.#options.url)} unreachable (${(err as Error).message}); serving the last-known-good table at revision ${this.state.rev}`)
+    this.#log.once('down', 'warn', `registry ${redactUrl(this.#options.url)} unreachable (${message(err)}); serving the last-known-good table at revision ${this.state.rev}`)
   }
 
   #markUp (): void {
@@ -129,34 +155,45 @@ export class RegistryFeed extends EventEmitter {
     }
   }
 
+  #seeFence (fence: number): void {
+    if (fence > this.fence) this.fence = fence
+  }
+
   async #fullRead (reason: string): Promise<void> {
+    const mine = this.state
     let snap = await this.#store.snapshot()
-    if (snap.epoch === '' && this.state.epoch !== '') {
-      const restored = await this.#store.restore(this.state.epoch, this.state.rev, this.#recordsAsOps())
-      this.#log.warn(restored
-        ? `registry was empty (flushed, or Redis restarted without persistence): restored ${this.state.services.size} services and ${this.state.tasks.size} tasks/endpoints from this node's last-known-good state`
-        : 'registry was empty; another node restored it first')
+    this.#seeFence(snap.fence)
+    let restored = snap.restoring !== null
+    if (offerDue(mine, snap, this.#lastHeard)) {
+      const answered = restoreKey(snap)
+      const outcome = await offerState({ store: this.#store, nodeId: this.#options.nodeId, heartbeatTtl: this.#options.heartbeatTtl, fence: this.fence, log: this.#log }, mine, snap)
+      this.#lastHeard = outcome.kind === 'restored' || outcome.kind === 'replaced' ? `${this.#options.nodeId}:${mine.rev}` : answered
+      restored ||= outcome.kind === 'restored' || outcome.kind === 'replaced'
       snap = await this.#store.snapshot()
-    } else if (snap.epoch !== '' && this.state.epoch !== '' && snap.epoch !== this.state.epoch) {
-      this.#log.warn(`registry epoch changed (${this.state.epoch} -> ${snap.epoch}): Redis was replaced; following the new registry`)
+      this.#seeFence(snap.fence)
     }
+    if (snap.epoch === '' && mine.epoch !== '') {
+      // Still empty (flushed again under us): keep serving what we know; the next poll offers again.
+      this.#markUp()
+      this.#log.debug('registry still has no epoch after a restore offer; keeping revision %d', mine.rev)
+      return
+    }
+    if (snap.epoch === '') {
+      this.#log.once('no-epoch', 'warn', `registry ${redactUrl(this.#options.url)} has no cluster epoch: waiting for cluster creation (mesh up) or for a node to restore it`)
+    } else if (this.#log.reset('no-epoch')) {
+      this.#log.info(`registry has cluster epoch ${snap.epoch}`)
+    }
+    if (mine.epoch !== '' && snap.epoch !== mine.epoch && !restored) {
+      this.#log.warn(`registry epoch changed (${mine.epoch} -> ${snap.epoch}): this Redis belongs to another cluster now; following it`)
+    }
+    if (restored || (mine.epoch !== '' && snap.epoch !== mine.epoch) || reason === 'reconnect') this.#grace.open(mine.alive)
     for (const s of snap.skipped) this.#log.once(`skip ${s.key} ${s.reason}`, 'warn', `skipping malformed registry record ${s.key}: ${s.reason}`)
     this.fullReads++
     this.#lastId = snap.lastStreamId
-    this.state = { epoch: snap.epoch, rev: snap.rev, services: snap.services, tasks: snap.tasks, health: snap.health, nodes: snap.nodes, alive: snap.alive }
+    this.state = { epoch: snap.epoch, rev: snap.rev, services: snap.services, tasks: snap.tasks, health: snap.health, nodes: snap.nodes, alive: this.#grace.apply(snap.alive) }
     this.#markUp()
     this.#resolveFirst()
     this.emit('change', reason, null)
-  }
-
-  #recordsAsOps (): WriteOp[] {
-    const ops: WriteOp[] = []
-    const s = this.state
-    for (const [id, value] of s.services) ops.push({ type: 'service', id, value })
-    for (const [id, value] of s.tasks) ops.push({ type: 'task', id, value })
-    for (const [id, value] of s.health) ops.push({ type: 'health', id, value })
-    for (const [id, value] of s.nodes) ops.push({ type: 'node', id, value })
-    return ops
   }
 
   /** Tails the change stream until an error (thrown) or a gap (returns, so the caller re-reads). */
@@ -169,15 +206,17 @@ export class RegistryFeed extends EventEmitter {
       if (res === null) continue
       const entries = res[0][1]
       let applied = 0
-      let gap = false
+      let gap = ''
       let writtenAt: number | null = null
       for (const [id, fields] of entries) {
         this.#lastId = id
         const rev = Number(fields[1])
+        // A restore is always re-read whole (and weighed in on), whatever its revision.
+        if (fields[2] === 'restore') { gap = 'restore'; break }
         if (rev <= this.state.rev) continue
-        if (rev !== this.state.rev + 1 || fields[2] === 'restore') {
+        if (rev !== this.state.rev + 1) {
           this.#log.debug('revision gap at %s (have %d, got %d): full read', id, this.state.rev, rev)
-          gap = true
+          gap = 'gap'
           break
         }
         this.#apply(fields)
@@ -186,12 +225,12 @@ export class RegistryFeed extends EventEmitter {
         applied++
       }
       // A gap ends in a full read, which announces the whole state itself.
-      if (gap) await this.resync('gap')
+      if (gap !== '') await this.resync(gap)
       else if (applied > 0 && this.#resyncing === null) this.emit('change', 'stream', writtenAt)
       // A node record changed (joined, left, drained): read liveness now rather than at the next poll.
       if (this.#nodesChanged) {
         this.#nodesChanged = false
-        this.#pollLiveness().catch(() => {})
+        this.#background(this.#pollLiveness(), 'liveness poll')
       }
     }
   }
@@ -232,18 +271,25 @@ export class RegistryFeed extends EventEmitter {
     let live: Awaited<ReturnType<RegistryStore['liveness']>>
     try {
       live = await this.#store.liveness()
-    } catch {
-      return // the tail reports the outage; keep the last-known liveness
+    } catch (err) {
+      this.#log.debug('liveness poll failed: %s', message(err)) // the tail reports the outage; keep the last-known liveness
+      return
     }
+    this.#seeFence(live.fence)
     if (live.epoch !== this.state.epoch) {
       await this.resync('epoch')
       return
     }
+    if (live.restoring !== null && restoreKey(live) !== this.#lastHeard) {
+      await this.resync('restore')
+      return
+    }
     const before = this.state.alive
-    let same = before.size === live.alive.size
-    if (same) for (const id of live.alive) if (!before.has(id)) { same = false; break }
+    const alive = this.#grace.apply(live.alive)
+    let same = before.size === alive.size
+    if (same) for (const id of alive) if (!before.has(id)) { same = false; break }
     if (!same) {
-      this.state.alive = live.alive
+      this.state.alive = alive
       this.emit('change', 'liveness', null)
     }
   }

@@ -9,7 +9,7 @@ export const CHAR_TYPE: Record<string, RecordType> = { s: 'service', t: 'task', 
 
 export class Keys {
   readonly prefix: string
-  /** STRING: random cluster id; gone means Redis was flushed or replaced. */
+  /** STRING: random cluster id, set once by cluster creation; gone means Redis was flushed or restarted empty. */
   readonly epoch: string
   /** STRING (integer): bumped by every write. */
   readonly rev: string
@@ -31,6 +31,10 @@ export class Keys {
   readonly fence: string
   /** STREAM per service: task output lines */
   readonly logPrefix: string
+  /** HASH: the last restore: `from` (revision restored), `node`, `at` and `until` (Redis clock, ms: the window's end) */
+  readonly restore: string
+  /** SET: node ids not yet heard from in the open restore window */
+  readonly restorePending: string
 
   constructor (prefix: string) {
     this.prefix = prefix
@@ -45,6 +49,8 @@ export class Keys {
     this.lease = `${prefix}scheduler:lease`
     this.fence = `${prefix}scheduler:fence`
     this.logPrefix = `${prefix}logs:`
+    this.restore = `${prefix}restore`
+    this.restorePending = `${prefix}restore:pending`
   }
 
   hashOf (type: RecordType): string {

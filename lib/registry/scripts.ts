@@ -3,37 +3,53 @@
  * the records, bumps the revision and appends one change-feed entry in one
  * atomic step, so a reader never sees half a change and never misses one
  * without noticing (the revision would jump).
+ *
+ * Epochs (README "Restore and epochs"): only CREATE_CLUSTER founds an epoch.
+ * WRITE refuses a registry without one, and any write while a restore window
+ * is open; RESTORE is how nodes refill an emptied registry, freshest state
+ * winning. Times inside the scripts are Redis's own clock (TIME), so the
+ * window means the same to every node whatever their clocks say.
  */
 
+/** Server time in ms (scripts are replicated by effects, so TIME is allowed before writes). */
+const NOW = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
 /**
- * KEYS: epoch, rev, changes, fence
- * ARGV: prefix, maxlen, newEpoch, expectedRev ('' = any), fenceToken ('' = none),
- *       expectedEpoch ('' = any: create the epoch if missing),
+ * KEYS: epoch, rev, changes, fence, restore
+ * ARGV: prefix, maxlen, expectedRev ('' = any), fenceToken ('' = none),
+ *       expectedEpoch ('' = whatever epoch the registry has),
  *       then (typeChar, id, json | '' to delete) per record.
  * Returns {rev, epoch}, or {-1, currentRev} on a revision conflict,
- * {-2, currentFence} when the fencing token is stale, or {-3, currentEpoch}
- * when the writer expects an epoch the registry does not have (a node never
- * writes into a flushed registry before its state was restored).
+ * {-2, currentFence} when the fencing token is stale, {-3, currentEpoch or ''}
+ * when the registry has no epoch or another one than expected, and
+ * {-4, ms left} while a restore window is open.
  */
-export const WRITE = `
+export const WRITE = NOW + `
 local epoch = redis.call('GET', KEYS[1])
-if ARGV[6] ~= '' and epoch ~= ARGV[6] then return {-3, epoch or ''} end
-if not epoch then
-  redis.call('SET', KEYS[1], ARGV[3])
-  epoch = ARGV[3]
+if not epoch then return {-3, ''} end
+if ARGV[5] ~= '' and epoch ~= ARGV[5] then return {-3, epoch} end
+local untilMs = tonumber(redis.call('HGET', KEYS[5], 'until') or '0')
+if untilMs > 0 then
+  local left = untilMs - now_ms()
+  if left > 0 then return {-4, left} end
+end
+if ARGV[3] ~= '' then
+  local cur = redis.call('GET', KEYS[2]) or '0'
+  if cur ~= ARGV[3] then return {-1, cur} end
 end
 if ARGV[4] ~= '' then
-  local cur = redis.call('GET', KEYS[2]) or '0'
-  if cur ~= ARGV[4] then return {-1, cur} end
-end
-if ARGV[5] ~= '' then
   local f = redis.call('GET', KEYS[4]) or ''
-  if f ~= ARGV[5] then return {-2, f} end
+  if f ~= ARGV[4] then return {-2, f} end
 end
 local names = {s='services', t='tasks', h='health', n='nodes'}
 local rev = redis.call('INCR', KEYS[2])
 local entry = {'rev', tostring(rev)}
-for i = 7, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local hash = ARGV[1] .. names[ARGV[i]]
   if ARGV[i + 2] == '' then
     redis.call('HDEL', hash, ARGV[i + 1])
@@ -48,11 +64,33 @@ return {rev, epoch}
 `
 
 /**
- * KEYS: epoch, rev, changes, services, tasks, health, nodes
- * ARGV: heartbeat key prefix
- * Returns {epoch|'', rev, lastStreamId, services[], tasks[], health[], nodes[], aliveIds[]}
+ * Founds a cluster: sets the epoch only when there is none.
+ * KEYS: epoch, rev; ARGV: new epoch.
+ * Returns {1, epoch} when created, {0, existing epoch} when one was there.
  */
-export const SNAPSHOT = `
+export const CREATE_CLUSTER = `
+local e = redis.call('GET', KEYS[1])
+if e then return {0, e} end
+redis.call('SET', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], '0') end
+return {1, ARGV[1]}
+`
+
+/** Fields of the restore hash as the snapshot and liveness scripts return them: from, node, ms left (<= 0: closed). */
+const RESTORE_INFO = `
+local function restore_info(key)
+  local r = redis.call('HMGET', key, 'from', 'node', 'until')
+  if not r[3] then return {'', '', '0'} end
+  return {r[1] or '', r[2] or '', tostring(tonumber(r[3]) - now_ms())}
+end
+`
+
+/**
+ * KEYS: epoch, rev, changes, services, tasks, health, nodes, fence, restore
+ * ARGV: heartbeat key prefix
+ * Returns {epoch|'', rev, lastStreamId, services[], tasks[], health[], nodes[], aliveIds[], fence, {from, node, msLeft}}
+ */
+export const SNAPSHOT = NOW + RESTORE_INFO + `
 local epoch = redis.call('GET', KEYS[1]) or ''
 local rev = redis.call('GET', KEYS[2]) or '0'
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
@@ -63,41 +101,99 @@ for _, id in ipairs(redis.call('HKEYS', KEYS[7])) do
   if redis.call('EXISTS', ARGV[1] .. id) == 1 then alive[#alive + 1] = id end
 end
 return {epoch, rev, lastId, redis.call('HGETALL', KEYS[4]), redis.call('HGETALL', KEYS[5]),
-  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), alive}
+  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), alive, redis.call('GET', KEYS[8]) or '0', restore_info(KEYS[9])}
 `
 
 /**
- * KEYS: epoch, rev, nodes
+ * KEYS: epoch, rev, nodes, fence, restore
  * ARGV: heartbeat key prefix
- * Returns {epoch|'', rev, aliveIds[]}: the cheap poll behind node liveness and flush detection.
+ * Returns {epoch|'', rev, aliveIds[], fence, {from, node, msLeft}}: the cheap poll behind node liveness and flush detection.
  */
-export const LIVENESS = `
+export const LIVENESS = NOW + RESTORE_INFO + `
 local alive = {}
 for _, id in ipairs(redis.call('HKEYS', KEYS[3])) do
   if redis.call('EXISTS', ARGV[1] .. id) == 1 then alive[#alive + 1] = id end
 end
-return {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', alive}
+return {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', alive, redis.call('GET', KEYS[4]) or '0', restore_info(KEYS[5])}
 `
 
 /**
- * Restores a flushed or restarted-empty registry from a node's last-known-good
- * state. Only when the epoch key is gone, so of several nodes racing one wins.
- * KEYS: epoch, rev, changes
- * ARGV: prefix, epoch, rev, then (typeChar, id, json) per record.
- * Returns 1 when restored, 0 when the registry already had an epoch.
+ * A node offers its last-known-good state to a registry that lost it.
+ *
+ * - No epoch (flushed, or restarted empty): the offer is written whole, at the
+ *   revision it was read at, and a restore window opens for `window` ms.
+ * - Same epoch, window open: a fresher offer (higher revision) replaces the
+ *   records wholesale; an equal or staler one only counts the node as heard.
+ *   The window closes early once every node the restorers saw alive was heard.
+ * - Same epoch, window closed: the registry is the truth; nothing written.
+ * - Another epoch: a different cluster; nothing written.
+ * Every restore sets the fencing counter to max(registry, highest token the
+ * node saw) + 1 and drops the lease, so a leader from before the restore fails
+ * the fence check; it restores the heartbeats of the nodes the offer saw alive
+ * (for one TTL, unless the node beat already), so nobody looks dead for want of
+ * a key that vanished with the old Redis.
+ *
+ * KEYS: epoch, rev, changes, fence, lease, restore, pending
+ * ARGV: prefix, maxlen, epoch ('' = nothing to offer: only be counted as heard),
+ *       fromRev, seenFence, nodeId, window ms, heartbeat ttl ms, aliveCount,
+ *       then aliveCount node ids, then (typeChar, id, json) per record.
+ * Returns {1, rev} restored, {2, rev} replaced a staler restore,
+ * {0, ''} nothing to do, {-1, from} the restore in place is as fresh or fresher,
+ * {-2, epoch} the registry belongs to another epoch.
  */
-export const RESTORE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+export const RESTORE = NOW + `
+local now = now_ms()
+local nodeId = ARGV[6]
+local function heard()
+  redis.call('SREM', KEYS[7], nodeId)
+  if redis.call('SCARD', KEYS[7]) == 0 and tonumber(redis.call('HGET', KEYS[6], 'until') or '0') > now then
+    redis.call('HSET', KEYS[6], 'until', tostring(now))
+  end
+end
+local epoch = redis.call('GET', KEYS[1])
+local fromRev = tonumber(ARGV[4])
+local replacing = false
+if epoch then
+  if ARGV[3] == '' or epoch ~= ARGV[3] then
+    heard()
+    if ARGV[3] ~= '' then return {-2, epoch} end
+    return {0, ''}
+  end
+  if tonumber(redis.call('HGET', KEYS[6], 'until') or '0') <= now then return {0, ''} end
+  local from = tonumber(redis.call('HGET', KEYS[6], 'from') or '0')
+  if fromRev <= from then
+    heard()
+    return {-1, tostring(from)}
+  end
+  replacing = true
+  for _, h in ipairs({'services', 'tasks', 'health', 'nodes'}) do redis.call('DEL', ARGV[1] .. h) end
+elseif ARGV[3] == '' then
+  return {0, ''}
+end
+local rev = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), fromRev)
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], tostring(rev))
+local fence = math.max(tonumber(redis.call('GET', KEYS[4]) or '0'), tonumber(ARGV[5])) + 1
+redis.call('SET', KEYS[4], tostring(fence))
+redis.call('DEL', KEYS[5])
+if not replacing then
+  redis.call('DEL', KEYS[7])
+  redis.call('HSET', KEYS[6], 'until', tostring(now + tonumber(ARGV[7])))
+end
+redis.call('HSET', KEYS[6], 'from', tostring(fromRev), 'node', nodeId, 'at', tostring(now))
+local n = tonumber(ARGV[9])
+for i = 10, 9 + n do
+  if ARGV[i] ~= nodeId then redis.call('SADD', KEYS[7], ARGV[i]) end
+  redis.call('SET', ARGV[1] .. 'hb:' .. ARGV[i], tostring(fromRev), 'PX', ARGV[8], 'NX')
+end
 local names = {s='services', t='tasks', h='health', n='nodes'}
-redis.call('SET', KEYS[1], ARGV[2])
-local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
-local rev = math.max(cur, tonumber(ARGV[3])) + 1
-redis.call('SET', KEYS[2], rev)
-for i = 4, #ARGV, 3 do
+for i = 10 + n, #ARGV, 3 do
   redis.call('HSET', ARGV[1] .. names[ARGV[i]], ARGV[i + 1], ARGV[i + 2])
 end
-redis.call('XADD', KEYS[3], '*', 'rev', tostring(rev), 'restore', '1')
-return 1
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'rev', tostring(rev), 'restore', nodeId)
+heard()
+if replacing then return {2, rev} end
+return {1, rev}
 `
 
 /**

@@ -7,7 +7,7 @@
  *   compare), every min(ttl/3, 250 ms). A renewal that fails, or that could not reach Redis
  *   before the lease would have expired, makes us step down at once.
  * - release (on stop): DEL only if still ours, so a standby wins without
- *   waiting for the TTL.
+ *   waiting for the TTL; a win that lands while stopping is released too.
  *
  * Every scheduler write carries the token (`store.write(ops, { fence })`), so
  * a leader that was paused past its TTL cannot overwrite its successor.
@@ -15,10 +15,17 @@
 import { EventEmitter } from 'node:events'
 import type Redis from 'ioredis'
 import type { Keys } from '../registry/keys'
+import { createLogger } from '../util/log'
 
-/** KEYS: lease, fence; ARGV: nodeId, ttl ms. Returns the new token, or 0 when the lease is held. */
+const log = createLogger('scheduler')
+
+/**
+ * KEYS: lease, fence, epoch; ARGV: nodeId, ttl ms. Returns the new token, or 0
+ * when the lease is held or the registry has no cluster epoch (nobody leads a
+ * registry that is waiting to be restored: its fence would restart at 1).
+ */
 const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
 return token
@@ -65,7 +72,8 @@ export class Lease extends EventEmitter {
   readonly #release: ScriptFn
   #timer: NodeJS.Timeout | null = null
   #stopped = false
-  #busy = false
+  /** The acquire or renew in flight, if any (stop waits for it). */
+  #inflight: Promise<void> | null = null
   /** Date.now() when the last successful acquire/renew was sent. */
   #confirmedAt = 0
 
@@ -74,7 +82,7 @@ export class Lease extends EventEmitter {
     this.#keys = keys
     this.#nodeId = nodeId
     this.#ttl = ttl
-    redis.defineCommand('meshLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE })
+    redis.defineCommand('meshLeaseAcquire', { numberOfKeys: 3, lua: ACQUIRE })
     redis.defineCommand('meshLeaseRenew', { numberOfKeys: 1, lua: RENEW })
     redis.defineCommand('meshLeaseRelease', { numberOfKeys: 1, lua: RELEASE })
     const r = redis as unknown as Record<string, ScriptFn>
@@ -90,19 +98,20 @@ export class Lease extends EventEmitter {
   start (): void {
     // Renew well inside the TTL; a standby polls as often, so a released lease is taken within 250 ms.
     const period = Math.max(50, Math.min(Math.floor(this.#ttl / 3), 250))
-    this.#timer = setInterval(() => { this.#tick().catch(() => {}) }, period)
+    this.#timer = setInterval(() => { this.#tick() }, period)
     this.#timer.unref()
-    this.#tick().catch(() => {})
+    this.#tick()
   }
 
-  /** Gives the lease up (if held) so a standby takes over at once. */
+  /** Gives the lease up (if held, or won while stopping) so a standby takes over at once. */
   async stop (): Promise<void> {
     this.#stopped = true
     if (this.#timer !== null) clearInterval(this.#timer)
+    await this.#inflight
     if (this.leader) {
       const value = this.value
       this.#lose('stopped')
-      await this.#release(this.#keys.lease, value).catch(() => {})
+      await this.#releaseValue(value)
     }
   }
 
@@ -111,32 +120,43 @@ export class Lease extends EventEmitter {
     if (this.leader) this.#lose(reason)
   }
 
-  async #tick (): Promise<void> {
-    if (this.#stopped || this.#busy) return
-    this.#busy = true
+  #tick (): void {
+    if (this.#stopped || this.#inflight !== null) return
+    this.#inflight = (this.leader ? this.#renewOnce() : this.#acquireOnce())
+      .catch((err: unknown) => { log.error(`lease ${this.leader ? 'renewal' : 'acquire'} threw: ${(err as Error)?.stack ?? String(err)}`) })
+      .finally(() => { this.#inflight = null })
+  }
+
+  async #releaseValue (value: string): Promise<void> {
     try {
-      if (this.leader) await this.#renewOnce()
-      else await this.#acquireOnce()
-    } finally {
-      this.#busy = false
+      await this.#release(this.#keys.lease, value)
+    } catch (err) {
+      log.debug('lease release failed (it expires by itself): %s', (err as Error).message)
     }
   }
 
+  /** Never rejects: a failed attempt is retried on the next tick. */
   async #acquireOnce (): Promise<void> {
     const sentAt = Date.now()
     let token: number
     try {
-      token = Number(await this.#acquire(this.#keys.lease, this.#keys.fence, this.#nodeId, this.#ttl))
-    } catch {
+      token = Number(await this.#acquire(this.#keys.lease, this.#keys.fence, this.#keys.epoch, this.#nodeId, this.#ttl))
+    } catch (err) {
+      log.debug('lease acquire failed: %s', (err as Error).message)
       return
     }
-    if (token > 0 && !this.#stopped) {
-      this.token = token
-      this.#confirmedAt = sentAt
-      this.emit('acquired', token)
+    if (!(token > 0)) return
+    if (this.#stopped) {
+      // Won while stopping: give it back at once, or a standby would wait a whole TTL.
+      await this.#releaseValue(`${this.#nodeId}:${token}`)
+      return
     }
+    this.token = token
+    this.#confirmedAt = sentAt
+    this.emit('acquired', token)
   }
 
+  /** Never rejects. */
   async #renewOnce (): Promise<void> {
     const sentAt = Date.now()
     const value = this.value

@@ -103,7 +103,7 @@ export interface NodeOptions { agent?: boolean, manager?: boolean, availability?
 
 export async function openNode (c: Config, name: string, { agent = true, manager = false, availability = 'active' }: NodeOptions = {}): Promise<TestNode> {
   const conn = (label: string): ReturnType<typeof createRedis> => {
-    const r = createRedis({ url: c.redis.url, connectTimeout: c.redis.connectTimeout, reconnectMaxDelay: c.redis.reconnectMaxDelay, name: `${name}-${label}` })
+    const r = createRedis({ url: c.redis.url, connectTimeout: c.redis.connectTimeout, reconnectMaxDelay: c.redis.reconnectMaxDelay, name: `${name}-${label}`, commandTimeout: label === 'cmd' ? 10_000 : undefined })
     r.on('error', () => {})
     return r
   }
@@ -116,7 +116,9 @@ export async function openNode (c: Config, name: string, { agent = true, manager
     livenessInterval: c.registry.livenessInterval,
     blockTimeout: c.registry.blockTimeout,
     reconnectMaxDelay: c.redis.reconnectMaxDelay,
-    url: c.redis.url
+    url: c.redis.url,
+    nodeId: nodeIdFor(name),
+    heartbeatTtl: c.node.heartbeatTtl
   })
   const id = nodeIdFor(name)
   const addr = loopback()

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Redis from 'ioredis'
+import { RegistryStore } from '../../lib/registry/store'
 import { freePort } from './ports'
 import { waitFor } from './wait'
 
@@ -22,10 +23,25 @@ export class TestRedis {
 
   get url (): string { return `redis://127.0.0.1:${this.port}` }
 
-  static async start (): Promise<TestRedis> {
+  /**
+   * A new redis-server holding a new cluster (its epoch created, as `mesh up`
+   * does), unless `cluster: false` (a bare Redis no cluster was created in).
+   */
+  static async start ({ cluster = true }: { cluster?: boolean } = {}): Promise<TestRedis> {
     const r = new TestRedis(await freePort())
     await r.start()
+    if (cluster) await r.createCluster()
     return r
+  }
+
+  /** Cluster creation (RegistryStore.createCluster) under `prefix`. */
+  async createCluster (prefix = 'mesh:'): Promise<string> {
+    const c = this.client()
+    try {
+      return (await new RegistryStore(c, prefix).createCluster()).epoch
+    } finally {
+      c.disconnect()
+    }
   }
 
   async start (): Promise<void> {
@@ -43,7 +59,7 @@ export class TestRedis {
     }, { what: `redis-server on port ${this.port}` })
   }
 
-  /** Stops the server (its data is gone: no persistence, like Redis restarted empty). */
+  /** Stops the server (its data is gone: no persistence, like Redis restarted empty; start() brings it back empty, without an epoch). */
   async stop (): Promise<void> {
     const proc = this.#proc
     this.#proc = null
