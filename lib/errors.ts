@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   MESH_ERR_COMMAND_MISSING: 'a service with replicas needs a command after --',
   MESH_ERR_NOT_CONVERGED: 'a service did not converge (update paused or rolled back)',
   MESH_ERR_NO_PREVIOUS_SPEC: 'a service has no previous spec to roll back to',
-  MESH_ERR_CLUSTER: 'a local cluster (mesh up/down) could not be started or stopped',
+  MESH_ERR_CLUSTER: 'a cluster could not be created (mesh init), or a local cluster started or stopped (mesh up/down)',
   MESH_ERR_NODE_LIVE: 'a node that is still alive cannot be removed without --force',
 } as const
 

@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, { module: string, summary: string }> = {
   'node ls': { module: 'node-ls', summary: 'List nodes' },
   'node update': { module: 'node-update', summary: 'Set a node\'s availability (active, pause, drain)' },
   'node rm': { module: 'node-rm', summary: 'Remove a node that is down (or --force)' },
+  init: { module: 'init', summary: 'Create a cluster in a new Redis registry (then add nodes with node start)' },
   up: { module: 'up', summary: 'Start a single-machine cluster' },
   down: { module: 'down', summary: 'Stop the cluster started by mesh up' },
   whoami: { module: 'whoami', summary: 'A tiny HTTP server answering its name (a task to curl)' }

@@ -21,7 +21,9 @@ import type { Config } from '../config/schema'
 import { MeshError } from '../errors'
 import { createRedis } from '../registry/client'
 import { nodeIdFor } from '../registry/ids'
+import { redactUrl } from '../util/redact'
 import { RegistryStore } from '../registry/store'
+import { killOrphans, ownerTag } from '../agent/orphans'
 import { clusterFilePath, readClusterFile, stateDir, writeClusterFile, type ClusterFile, type ClusterNode } from './cluster-file'
 
 export const MESH_CLI = join(__dirname, '..', 'cli', 'main.js')
@@ -91,6 +93,37 @@ async function startRedis (dir: string): Promise<{ url: string, pid: number }> {
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid }
 }
 
+/**
+ * Founds the cluster in its registry (the epoch: only cluster creation makes
+ * one, README "Restore and epochs") before any node starts, or joins the
+ * one a --redis registry already holds. Retries while a just-started
+ * redis-server comes up.
+ */
+async function foundCluster (config: Config, ms: number): Promise<void> {
+  const redis = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-up' })
+  let last: Error | null = null
+  redis.on('error', (err: Error) => { last = err; debug('mesh up: registry %s', err.message) })
+  const deadline = Date.now() + ms
+  try {
+    for (;;) {
+      try {
+        if (redis.status === 'wait') await redis.connect()
+        const { created, epoch } = await new RegistryStore(redis, config.redis.prefix).createCluster()
+        debug('mesh up: %s cluster epoch %s', created ? 'founded' : 'joined', epoch)
+        return
+      } catch (err) {
+        last = err as Error
+        if (Date.now() > deadline) {
+          throw new MeshError('MESH_ERR_CLUSTER', `cannot reach the registry at ${redactUrl(config.redis.url)} (${(last as NodeJS.ErrnoException).code ?? last.message})`, { cause: err })
+        }
+        await sleep(100)
+      }
+    }
+  } finally {
+    redis.disconnect()
+  }
+}
+
 /** Polls until every node heartbeats; throws naming a node that exited or never appeared. */
 async function waitAlive (config: Config, nodes: ClusterNode[], ms: number): Promise<void> {
   const url = config.redis.url
@@ -146,6 +179,7 @@ export async function up (options: UpOptions): Promise<ClusterFile> {
   save()
   try {
     const config = clusterConfig(dir, file.config)
+    await foundCluster(config, 5000)
     // The daemons read the cluster file; a MESH_* variable of this shell for the same key must not win over it.
     const env = envWithout(Object.keys(file.config))
     for (let i = 1; i <= options.nodes; i++) {
@@ -178,7 +212,7 @@ export async function down (dir: string, graceMs = 20_000): Promise<{ file: Clus
   const targets = file.nodes.filter((n) => isOurs(n.pid, nodeMarker(n)))
   await stopAll(targets.map((n) => ({ pid: n.pid, marker: nodeMarker(n) })), graceMs)
   stopped.push(...targets.map((n) => n.name))
-  await sweepTasks(clusterConfig(dir, file.config), file).catch((err: Error) => { debug('task sweep skipped: %s', err.message) })
+  sweepTasks(clusterConfig(dir, file.config), file)
   if (file.redisPid > 0 && isOurs(file.redisPid, redisMarker)) {
     await stopAll([{ pid: file.redisPid, marker: redisMarker }], 5000)
     stopped.push('redis-server')
@@ -188,27 +222,14 @@ export async function down (dir: string, graceMs = 20_000): Promise<{ file: Clus
 }
 
 /**
- * Task processes outlive a node daemon that was SIGKILLed. Once the nodes
- * are down, kill any process a task record of our nodes names, if its
- * environment proves it is that task (MESH_TASK_ID), never a recycled pid.
+ * Once the nodes are down, any task process still carrying the owner tag
+ * of one of our nodes (a daemon SIGKILLed together with its supervisors)
+ * is killed: found by its environment, with or without the registry.
  */
-async function sweepTasks (config: Config, file: ClusterFile): Promise<void> {
-  const redis = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-down', oneShot: true })
-  redis.on('error', (err: Error) => { debug('mesh down: registry %s', err.message) })
-  try {
-    await redis.connect()
-    const snap = await new RegistryStore(redis, config.redis.prefix).snapshot()
-    const ours = new Set(file.nodes.map((n) => nodeIdFor(n.name)))
-    for (const task of snap.tasks.values()) {
-      if (!ours.has(task.node) || !(task.pid > 0)) continue
-      try {
-        if (readFileSync(`/proc/${task.pid}/environ`, 'latin1').split('\0').includes(`MESH_TASK_ID=${task.id}`)) process.kill(-task.pid, 'SIGKILL')
-      } catch {
-        // gone, or not ours to read
-      }
-    }
-  } finally {
-    redis.disconnect()
+function sweepTasks (config: Config, file: ClusterFile): void {
+  for (const n of file.nodes) {
+    const killed = killOrphans(ownerTag(config.redis.url, config.redis.prefix, nodeIdFor(n.name)), new Set())
+    if (killed.length > 0) debug('mesh down: killed %d task process(es) of %s', killed.length, n.name)
   }
 }
 

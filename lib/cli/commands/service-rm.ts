@@ -2,7 +2,9 @@
  * `mesh service rm NAME...`: in one write, each service record, its static
  * endpoints and their health go; its scheduled tasks get desired = 'remove'
  * so agents stop them (the agent/scheduler deletes them afterwards).
- * The service's log stream is dropped after the write.
+ * The service's log stream is dropped after the write; agents append a
+ * line only while the registry holds the service it came from (agent/logs.ts),
+ * so the last lines of its stopping tasks do not re-create the stream.
  */
 import type { WriteOp } from '../../registry/store'
 import type { ServiceSpec } from '../../registry/types'
