@@ -28,7 +28,7 @@ import { Prober } from './health/prober'
 import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
 import { Membership } from './node/membership'
-import { startAgent } from './agent/agent'
+import { startAgent, type Agent } from './agent/agent'
 import { startScheduler } from './scheduler/scheduler'
 import type { NodeContext, NodeIdentity, Subsystem } from './node/context'
 import { createLogger } from './util/log'
@@ -147,7 +147,7 @@ function startDataPlane (ctx: NodeContext): DataPlane {
 }
 
 /** Exactly one per node: membership, prober, agent, scheduler. */
-function startControl (ctx: NodeContext, servedRev: () => number): { membership: Membership, prober: Prober, scheduler: Subsystem | null, agent: Subsystem | null } {
+function startControl (ctx: NodeContext, servedRev: () => number): { membership: Membership, prober: Prober, scheduler: Subsystem | null, agent: Agent } {
   const { config, node, store, feed } = ctx
   const membership = new Membership(store, feed, node, {
     heartbeatInterval: config.node.heartbeatInterval,
@@ -195,11 +195,13 @@ async function maybeAdmin (ctx: NodeContext, metrics: () => Promise<string>, con
 function stopper (ctx: NodeContext, data: DataPlane | null, control: ReturnType<typeof startControl> | null, admin: Server | null): () => Promise<void> {
   let stopping: Promise<void> | null = null
   return async () => {
+    // Order (README "Shutdown"): this node's tasks leave every table while they run, the listeners drain, then the tasks stop.
     stopping ??= (async () => {
       await control?.scheduler?.stop().catch(() => {})
       control?.prober.stop()
+      await control?.agent.leave()
       await data?.drain()
-      await control?.agent?.stop().catch(() => {})
+      await control?.agent.stop()
       await control?.membership.leave()
       await ctx.feed.stop()
       await data?.close()
@@ -250,6 +252,7 @@ async function startPrimary (config: Config): Promise<RunningNode> {
   const stopControl = stopper(ctx, null, control, admin)
   const stop = async (): Promise<void> => {
     stopping = true
+    await control.agent.leave() // before the workers drain, as in stopper()
     const exits = [...workers].map(async (w) => await new Promise<void>((resolve) => { w.once('exit', () => { resolve() }) }))
     for (const w of workers) w.process.kill('SIGTERM')
     await Promise.all(exits)
