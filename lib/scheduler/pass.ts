@@ -24,9 +24,13 @@ export class Pass {
   readonly #serviceLoad = new Map<string, Map<string, number>>()
   readonly #eligible: NodeRecord[]
 
-  constructor (state: ClusterState, now: number) {
+  /** Date.now() until which no registered node is judged dead (a liveness grace after a restore); placements still need a live one. */
+  readonly graceUntil: number
+
+  constructor (state: ClusterState, now: number, graceUntil = 0) {
     this.state = state
     this.now = now
+    this.graceUntil = graceUntil
     this.tasks = new Map(state.tasks)
     this.specsById = new Map()
     for (const spec of state.services.values()) this.specsById.set(spec.id, spec)
@@ -36,7 +40,11 @@ export class Pass {
 
   node (id: string): NodeRecord | undefined { return this.state.nodes.get(id) }
 
-  nodeUp (id: string): boolean { return nodeUp(this.state.nodes.get(id), this.state.alive) }
+  nodeUp (id: string): boolean {
+    const node = this.state.nodes.get(id)
+    if (this.now < this.graceUntil) return node !== undefined && node.status !== 'down'
+    return nodeUp(node, this.state.alive)
+  }
 
   eligibleNodes (): readonly NodeRecord[] { return this.#eligible }
 

@@ -5,7 +5,8 @@
  * (back-off, update progress, monitor windows) is derived from the records,
  * so a new leader continues exactly where the old one stopped.
  *
- * 1. Tasks that must stop: on a node whose heartbeat expired or that left
+ * 1. Tasks that must stop: on a node whose heartbeat expired (after any
+ *    liveness grace) or that left
  *    (desired shutdown, state orphaned), on a drained node, that ended
  *    (failed/complete: the slot gets a replacement), above the replica
  *    count, or of a removed service (desired remove; deleted once stopped).
@@ -25,8 +26,9 @@ export interface PlanOptions {
   backOff: BackOff
 }
 
-export function plan (state: ClusterState, now: number, options: PlanOptions): Pass {
-  const pass = new Pass(state, now)
+/** `graceUntil`: until then no node is judged dead (see Pass). */
+export function plan (state: ClusterState, now: number, options: PlanOptions, graceUntil = 0): Pass {
+  const pass = new Pass(state, now, graceUntil)
   stopWhatMustStop(pass)
   pass.countLoad()
   const byService = new Map<string, TaskRecord[]>()

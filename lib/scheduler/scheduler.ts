@@ -7,7 +7,8 @@
  * changes in one store.write with `ifRev` (the revision the pass read) and
  * `fence` (our lease token). A revision conflict just means the view was
  * stale: the feed's next 'change' triggers a fresh pass. A fenced write means
- * another manager leads: step down at once.
+ * another manager leads: step down at once. A registry being restored
+ * refuses the write (MESH_ERR_REGISTRY_EPOCH): the pass after it retries.
  */
 import type { NodeContext, Subsystem } from '../node/context'
 import { isMeshError } from '../errors'
@@ -79,10 +80,16 @@ export class Scheduler implements Subsystem {
     }, DEBOUNCE_MS)
   }
 
+  /** Never rejects: a pass that throws is logged (once per message) and the next change or interval runs another. */
   async #loop (): Promise<void> {
     do {
       this.#again = false
-      await this.#pass()
+      try {
+        await this.#pass()
+        this.#log.reset('pass')
+      } catch (err) {
+        this.#log.once('pass', 'error', `reconcile pass failed (retried on the next change): ${(err as Error)?.stack ?? String(err)}`)
+      }
     } while (this.#again && !this.#stopped && this.lease.leader)
   }
 
@@ -91,7 +98,8 @@ export class Scheduler implements Subsystem {
     const token = this.lease.token
     if (!feed.up || token === 0) return
     const state = feed.state
-    const pass = plan(state, Date.now(), this.#options)
+    // After a restore, a new epoch or a reconnect, nobody is judged dead for one heartbeat TTL (feed.graceUntil).
+    const pass = plan(state, Date.now(), this.#options, feed.graceUntil)
     this.#schedule(pass.wakeAt)
     const notes = new Set(pass.notes)
     for (const n of notes) if (!this.#lastNotes.has(n)) this.#log.info(n)
@@ -104,6 +112,10 @@ export class Scheduler implements Subsystem {
         this.#log.debug('registry moved on during a pass; the next change triggers another')
       } else if (isMeshError(err, 'MESH_ERR_REGISTRY_FENCED')) {
         this.lease.stepDown(err.message)
+      } else if (isMeshError(err, 'MESH_ERR_REGISTRY_EPOCH')) {
+        this.#log.debug('registry being restored or re-read: %s', err.message)
+        this.#schedule(Date.now() + 200)
+        return
       } else {
         this.#log.once('write', 'warn', `scheduler write failed: ${(err as Error).message}`)
         return
