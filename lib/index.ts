@@ -28,6 +28,7 @@ import { Prober } from './health/prober'
 import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
 import { Membership } from './node/membership'
+import { installProcessGuard } from './node/process-guard'
 import { startAgent, type Agent } from './agent/agent'
 import { startScheduler } from './scheduler/scheduler'
 import type { NodeContext, NodeIdentity, Subsystem } from './node/context'
@@ -61,7 +62,9 @@ function createContext (config: Config): NodeContext {
     role: config.node.manager ? 'manager' : 'worker'
   }
   const connect = (name: string): ReturnType<typeof createRedis> => {
-    const r = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: config.redis.reconnectMaxDelay, name: `mesh:${node.name}:${name}` })
+    // The command connection never blocks: a command that gets no reply fails (see ConnectOptions.commandTimeout).
+    const commandTimeout = name === 'cmd' ? Math.max(10_000, config.redis.connectTimeout * 2) : undefined
+    const r = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: config.redis.reconnectMaxDelay, name: `mesh:${node.name}:${name}`, commandTimeout })
     r.on('error', (err: Error) => { log.debug('redis %s: %s', name, err.message) })
     r.connect().catch(() => {})
     return r
@@ -72,7 +75,9 @@ function createContext (config: Config): NodeContext {
     livenessInterval: config.registry.livenessInterval,
     blockTimeout: config.registry.blockTimeout,
     reconnectMaxDelay: config.redis.reconnectMaxDelay,
-    url: config.redis.url
+    url: config.redis.url,
+    nodeId: node.id,
+    heartbeatTtl: config.node.heartbeatTtl
   })
   // Every write this node makes belongs to the epoch its feed follows (see RegistryStore.expectedEpoch).
   store.expectedEpoch = () => feed.state.epoch
@@ -164,6 +169,7 @@ async function startFeed (ctx: NodeContext): Promise<void> {
 }
 
 export async function startNode (config: Config): Promise<RunningNode> {
+  installProcessGuard(`node ${config.node.name}${cluster.isWorker ? ` worker ${process.pid}` : ''}`)
   if (config.node.workers > 1 && cluster.isPrimary) return await startPrimary(config)
   if (cluster.isWorker) return await startWorker(config)
 
