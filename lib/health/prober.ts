@@ -85,7 +85,9 @@ export class Prober {
   }
 
   #schedule (check: Check, delay: number): void {
-    check.timer = setTimeout(() => { this.#run(check).catch(() => {}) }, delay)
+    check.timer = setTimeout(() => {
+      this.#run(check).catch((err: unknown) => { log.once(`run ${check.taskId}`, 'error', `health check of ${check.host}:${check.port} failed to run: ${(err as Error)?.stack ?? String(err)}`) })
+    }, delay)
     check.timer.unref()
   }
 

@@ -12,9 +12,17 @@ export function isRunning (task: TaskRecord, state: ClusterState): boolean {
     (task.static || state.alive.has(task.node))
 }
 
-export function isHealthy (task: TaskRecord, service: ServiceSpec, state: ClusterState): boolean {
-  if (service.health === null || service.health === undefined) return true
-  return state.health.get(task.id)?.status === 'healthy'
+/**
+ * Healthy enough to take traffic. Without a check, always. With one, the
+ * verdict decides; a task without a verdict yet (the check was just added,
+ * or the prober has not run) stays in rotation if it was serving (`serving`:
+ * task ids in the previous table), so adding a check to a live service drops
+ * nothing, and only a new endpoint waits for its first passing check.
+ */
+export function isHealthy (task: TaskRecord, service: ServiceSpec, state: ClusterState, serving: ReadonlySet<string> = new Set()): boolean {
+  if (service.health === null) return true
+  const verdict = state.health.get(task.id)
+  return verdict === undefined ? serving.has(task.id) : verdict.status === 'healthy'
 }
 
 /** Tasks of each service id (one pass over all tasks). */

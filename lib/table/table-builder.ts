@@ -2,7 +2,9 @@
  * Builds routing-table snapshots from the registry view, reconciling by key:
  * an endpoint (task id + port) or route (service id + published port) that
  * survives a rebuild keeps its object, so its keep-alive pool, round-robin
- * position, ejection state and counters carry over.
+ * position, ejection state and counters carry over. An endpoint whose
+ * address changed gets a new object and its old pool is closed; a route whose
+ * protocol changed gets a new balancer and the old one is detached.
  */
 import { Balancer } from '../balancer/round-robin'
 import { Endpoint, type PoolOptions } from '../balancer/endpoint'
@@ -23,6 +25,8 @@ export class TableBuilder {
   readonly #poolOptions: PoolOptions
   readonly #endpoints = new Map<string, Endpoint>()
   readonly #routes = new Map<string, RouteSlot>()
+  /** Task ids in rotation in the last table built (see eligibility.ts isHealthy). */
+  #serving: ReadonlySet<string> = new Set()
 
   constructor (poolOptions: PoolOptions) {
     this.#poolOptions = poolOptions
@@ -37,6 +41,7 @@ export class TableBuilder {
     const claims = new Map<number, PortClaim>()
     const usedEndpoints = new Set<string>()
     const usedRoutes = new Set<string>()
+    const serving = new Set<string>()
     let endpointCount = 0
 
     for (const svc of services) {
@@ -47,14 +52,17 @@ export class TableBuilder {
         let unhealthy = 0
         for (const task of tasks) {
           if (!isRunning(task, state)) continue
-          if (!isHealthy(task, svc, state)) { unhealthy++; continue }
+          if (!isHealthy(task, svc, state, this.#serving)) { unhealthy++; continue }
           const port = taskPort(task, p.target)
           const key = `${task.id}:${port}`
           let ep = this.#endpoints.get(key)
           if (ep === undefined || ep.host !== task.host) {
+            // Same task and port on another host (an agent re-reported it): the old pool's sockets go to the old address.
+            if (ep !== undefined) this.#retire(ep)
             ep = new Endpoint(key, task.id, task.host, port, this.#poolOptions)
             this.#endpoints.set(key, ep)
           }
+          serving.add(task.id)
           usedEndpoints.add(key)
           eps.push(ep)
         }
@@ -64,6 +72,8 @@ export class TableBuilder {
         const routeKey = `${svc.id}:${p.published}`
         let slot = this.#routes.get(routeKey)
         if (slot === undefined || slot.stats.protocol !== p.protocol) {
+          // A port whose protocol changed gets a new balancer; the old one lets go of its endpoints.
+          slot?.balancer.detach()
           slot = { balancer: new Balancer(), stats: new RouteStats(svc.name, p.published, p.protocol) }
           this.#routes.set(routeKey, slot)
         }
@@ -80,9 +90,10 @@ export class TableBuilder {
     for (const [key, ep] of this.#endpoints) {
       if (!usedEndpoints.has(key)) {
         this.#endpoints.delete(key)
-        ep.close().catch(() => {})
+        this.#retire(ep)
       }
     }
+    this.#serving = serving
     const ports = new Map<number, PortEntry>()
     for (const [port, claim] of claims) if (claim.routes.length > 0) ports.set(port, new PortEntry(port, claim.protocol, claim.routes))
     return new RoutingTable(state.rev, ports, endpointCount)
@@ -106,6 +117,11 @@ export class TableBuilder {
     }
     for (const h of hosts) existing.hosts.add(h)
     return true
+  }
+
+  /** Closes an endpoint's pool once its in-flight requests finish. */
+  #retire (ep: Endpoint): void {
+    ep.close().catch((err: unknown) => { log.debug('closing the pool of %s failed: %s', ep.address, (err as Error).message) })
   }
 
   async close (): Promise<void> {
