@@ -179,7 +179,7 @@ export class RegistryFeed extends EventEmitter {
       return
     }
     if (snap.epoch === '') {
-      this.#log.once('no-epoch', 'warn', `registry ${redactUrl(this.#options.url)} has no cluster epoch: waiting for cluster creation (mesh up) or for a node to restore it`)
+      this.#log.once('no-epoch', 'warn', `registry ${redactUrl(this.#options.url)} has no cluster epoch: waiting for cluster creation (mesh init, mesh up) or for a node to restore it`)
     } else if (this.#log.reset('no-epoch')) {
       this.#log.info(`registry has cluster epoch ${snap.epoch}`)
     }

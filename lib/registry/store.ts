@@ -125,8 +125,8 @@ export class RegistryStore {
   }
 
   /**
-   * Cluster creation (`mesh up`, or an operator founding a cluster in a new
-   * Redis): the only way an epoch comes to exist. Joins the existing epoch
+   * Cluster creation (`mesh init`, `mesh up`): the only way an epoch comes
+   * to exist. Joins the existing epoch
    * when there is one (created: false).
    */
   async createCluster (): Promise<{ created: boolean, epoch: string }> {
@@ -152,7 +152,7 @@ export class RegistryStore {
     }
     if (rev === -3 && extra === '') {
       throw new MeshError('MESH_ERR_REGISTRY_EPOCH', 'write refused: the registry is being restored (it has no cluster epoch: Redis was flushed or restarted empty, and the nodes write their state back first); ' +
-        'if no cluster was ever created in this Redis, `mesh up` creates one')
+        'if no cluster was ever created in this Redis, `mesh init` (or `mesh up`) creates one')
     }
     if (rev === -3) {
       throw new MeshError('MESH_ERR_REGISTRY_EPOCH', `write refused: the registry belongs to cluster epoch "${extra}", this writer follows "${expected}" (Redis was replaced; it is re-read first)`)

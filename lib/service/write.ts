@@ -58,7 +58,7 @@ export async function writeChecked<T> (
       if (snap?.restoring != null) deadline = Math.max(deadline, Date.now() + snap.restoring.remainingMs + WINDOW_SLACK_MS)
       if (Date.now() >= deadline) {
         throw new MeshError('MESH_ERR_REGISTRY_EPOCH', `${err.message}; nothing was written. ` +
-          'If Redis was flushed or restarted, the nodes restore it within seconds: try again. If no cluster was ever created in this Redis, `mesh up` creates one.', { cause: err })
+          'If Redis was flushed or restarted, the nodes restore it within seconds: try again. If no cluster was ever created in this Redis, create one with `mesh init` (or `mesh up`).', { cause: err })
       }
       await sleep(Math.min(100, Math.max(10, deadline - Date.now())))
     }
