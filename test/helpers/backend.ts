@@ -41,7 +41,13 @@ export class Backend {
         res.writeHead(this.forceStatus, { 'content-type': 'text/plain' }).end(`${this.name} ${this.forceStatus}\n`)
         return
       }
-      const url = new URL(req.url ?? '/', 'http://x')
+      let url: URL
+      try {
+        url = new URL(`http://x${req.url ?? '/'}`)
+      } catch {
+        res.writeHead(400).end('bad target\n') // the proxy forwards any valid origin-form target, `//a:b` included
+        return
+      }
       if (url.pathname === '/headers') {
         res.setHeader('content-type', 'application/json')
         res.end(JSON.stringify({ rawHeaders: req.rawHeaders, url: req.url, method: req.method }))
@@ -86,6 +92,7 @@ export class Backend {
     this.server.on('connection', (s: Socket) => { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)) })
     this.server.on('upgrade', (req, socket: Socket, head: Buffer) => {
       this.seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders })
+      socket.on('error', () => {}) // a client cut by the proxy
       if (req.url === '/hang') return
       if (req.url === '/decline') {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\ndeclined\n')

@@ -97,6 +97,13 @@ t.test('HTTP/1.1 front end hardening', async (t) => {
     t.equal(a.requests, before, 'no request reached the backend')
   })
 
+  t.test('a refused request whose body then breaks the framing: answered, and nothing thrown in the node (found by the fuzz run)', async (t) => {
+    const text = await rawExchange(plain.addr, 8080, 'POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunkeEd\r\n\r\n5\r\nhello\r\n')
+    t.match(text, /^HTTP\/1\.1 (400|501) /, 'refused')
+    t.equal((await httpGet(`http://${plain.addr}:8080/`)).status, 200, 'the node serves on')
+    t.notMatch(plain.log, /uncaught|unhandled/i, 'no uncaught error in its log')
+  })
+
   t.test('absolute-form target: routed by its authority, forwarded in origin-form with that Host', async (t) => {
     const seen = b.seen.length
     const text = await rawExchange(plain.addr, 8081, 'GET http://b.local/x?y=1 HTTP/1.1\r\nHost: a.local\r\nConnection: close\r\n\r\n')

@@ -20,6 +20,10 @@ export class RequestBody extends Readable {
   constructor (source: BodySource) {
     super({ highWaterMark: 64 * 1024 })
     this.#source = source
+    // A malformed body ends it with the parse error (destroy(err)). Its consumer (undici) sees that
+    // through its own listener; a body nobody consumes yet (a queued or refused request) must not turn
+    // the client's bad framing into an uncaught exception.
+    this.on('error', ignoreError)
   }
 
   /** From the parser; stops the socket when undici is not keeping up. */
@@ -31,3 +35,5 @@ export class RequestBody extends Readable {
     this.#source.resumeReading(PAUSE_BODY)
   }
 }
+
+function ignoreError (): void {}
