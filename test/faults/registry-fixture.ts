@@ -124,9 +124,11 @@ export class Load {
   }
 }
 
-/** Starts a Load on `port` of every node. */
-export function loadAll (c: Cluster, port: number, o: ConstructorParameters<typeof Load>[1] = {}): Load[] {
-  return c.nodes.map((n) => new Load(`http://${n.addr}:${port}/`, o))
+/** Starts a Load on `port` of every node (stopped with the test at the latest). */
+export function loadAll (t: Test, c: Cluster, port: number, o: ConstructorParameters<typeof Load>[1] = {}): Load[] {
+  const loads = c.nodes.map((n) => new Load(`http://${n.addr}:${port}/`, o))
+  t.teardown(async () => { await stopAll(loads) })
+  return loads
 }
 
 export async function stopAll (loads: Load[]): Promise<LoadResult> {

@@ -17,7 +17,7 @@ t.test('Redis restarted empty under load: zero non-2xx, task ids unchanged, the 
   const before = await records(c.store)
   t.equal(Object.keys(before[c.store.keys.tasks]).length, 5, '5 task records before')
 
-  const loads = loadAll(c, port)
+  const loads = loadAll(t, c, port)
   await waitFor(() => loads.every((l) => l.result.ok > 20), { what: 'load running on every node' })
   const restartedAt = Date.now()
   await c.redis.stop()
