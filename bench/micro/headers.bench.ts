@@ -28,12 +28,16 @@ const smallResponse = [b('content-type'), b('text/plain'), b('content-length'), 
 const typicalResponse = [...smallResponse, b('Cache-Control'), b('no-cache'), b('ETag'), b('"5f3c-abc"'), b('Vary'), b('Accept-Encoding'),
   b('Set-Cookie'), b('session=0123456789abcdef; Path=/; HttpOnly')]
 
+// A 13 KB head whose Connection names 400 of its 400 extra headers (linear, not headers x tokens).
+const named = Array.from({ length: 400 }, (_, i) => `x-hop-${i}`)
+const connectionHeavy = ['Host', 'x', 'Connection', named.join(', '), ...named.flatMap((n) => [n, 'v'.repeat(8)])]
 const info = newRequestInfo()
 const fwd = { xForwarded: true, forwardedHeader: false }
 
 runCases('headers', [
   { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', false, null, fwd, info) },
   { name: 'request: browser (9 headers) + X-Forwarded-*', group: 'req-browser', fn: () => upstreamRequestHeaders(browserRequest, '127.0.0.1', false, null, fwd, info) },
+  { name: 'request: 13 KB head, Connection naming 400 headers', group: 'req-connection', fn: () => upstreamRequestHeaders(connectionHeavy, '127.0.0.1', false, null, fwd, info) },
   { name: 'response: node backend (5 headers)', group: 'res-min', fn: () => downstreamResponseHead(smallResponse, resInfo) },
   { name: 'response: typical (9 headers)', group: 'res-typical', fn: () => downstreamResponseHead(typicalResponse, resInfo) }
 ])
