@@ -187,7 +187,7 @@ export class RegistryFeed extends EventEmitter {
       this.#log.warn(`registry epoch changed (${mine.epoch} -> ${snap.epoch}): this Redis belongs to another cluster now; following it`)
     }
     if (restored || (mine.epoch !== '' && snap.epoch !== mine.epoch) || reason === 'reconnect') this.#grace.open(mine.alive)
-    for (const s of snap.skipped) this.#log.once(`skip ${s.key} ${s.reason}`, 'warn', `skipping malformed registry record ${s.key}: ${s.reason}`)
+    for (const s of snap.skipped) this.#skipped(s.key, s.reason)
     this.fullReads++
     this.#lastId = snap.lastStreamId
     this.state = { epoch: snap.epoch, rev: snap.rev, services: snap.services, tasks: snap.tasks, health: snap.health, nodes: snap.nodes, alive: this.#grace.apply(snap.alive) }
@@ -252,9 +252,14 @@ export class RegistryFeed extends EventEmitter {
         map.set(id, decoded.value)
       } else {
         map.delete(id)
-        this.#log.once(`skip ${id} ${decoded.reason}`, 'warn', `skipping malformed registry record ${this.#store.keys.hashOf(type)} ${id}: ${decoded.reason}`)
+        this.#skipped(`${this.#store.keys.hashOf(type)} ${id}`, decoded.reason)
       }
     }
+  }
+
+  /** One line per bad record and reason, whether the stream or a full read brought it. */
+  #skipped (key: string, reason: string): void {
+    this.#log.once(`skip ${key} ${reason}`, 'warn', `skipping malformed registry record ${key}: ${reason}`)
   }
 
   #mapOf (type: RecordType): Map<string, unknown> {
