@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   MESH_ERR_REGISTRY_UNREACHABLE: 'the Redis registry cannot be reached',
   MESH_ERR_REGISTRY_CONFLICT: 'the registry changed under a write too many times in a row',
   MESH_ERR_REGISTRY_FENCED: 'a write carried a stale scheduler fencing token',
-  MESH_ERR_REGISTRY_EPOCH: 'a node write was refused because the registry was flushed or replaced and not yet re-read',
+  MESH_ERR_REGISTRY_EPOCH: 'a write was refused: the registry has no cluster epoch (it is being restored, or no cluster was created), a restore window is open, or it belongs to another epoch',
   MESH_ERR_MALFORMED_RECORD: 'a registry record could not be decoded',
   MESH_ERR_NO_HEALTHY_ENDPOINT: 'a service has no healthy endpoint',
   MESH_ERR_NO_ROUTE: 'no service matches the Host header on a shared port',
