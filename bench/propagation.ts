@@ -116,6 +116,7 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
   const { client, store } = await openStore(redis.url, PREFIX)
   let node: Proc | null = null
   try {
+    await meshCli(['init'], redis.url) // found the cluster (its epoch): nodes and the CLI only join one
     // Template through the CLI, so the bench follows whatever records it writes.
     await meshCli(['service', 'create', '--name', 'p0', '--publish', `${BASE_PORT}:80`, '--endpoint', `${A.host}:${A.port}`], redis.url)
     const snap = await store.snapshot()

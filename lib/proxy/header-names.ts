@@ -14,6 +14,16 @@ export function eqLower (name: string, lower: string): boolean {
   return true
 }
 
+/** The same for a header name or value still in its Buffer. */
+export function eqLowerBuf (name: Buffer, lower: string): boolean {
+  if (name.length !== lower.length) return false
+  for (let i = 0; i < lower.length; i++) {
+    const c = name[i]
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
 type Latin1Slicer = Buffer & { latin1Slice: (start: number, end: number) => string }
 
 /** Buffer -> string without toString()'s argument normalisation (Node's own fast path). */

@@ -4,12 +4,14 @@
  * each request head becomes an Exchange, and exchanges answer strictly in
  * order (pipelined ones wait their turn).
  *
- * Reading a message is a small state machine, entered and left in one place
- * each: `#beginMessage` (llhttp's message-begin) resets everything a message
- * collects, `#headComplete` turns the head into an Exchange, `#endMessage`
- * (message-complete) closes it and resets again. Header lines that arrive
- * after the head (a chunked body's trailers) are dropped there: they are
- * never merged into the next request.
+ * Reading a message is a small state machine (RX_IDLE -> RX_HEAD -> RX_BODY
+ * -> RX_IDLE), each step in one place: the first header lines of a message
+ * start it (`headers`), `headComplete` turns the head into an Exchange,
+ * `endMessage` (llhttp's message-complete) ends it and resets everything a
+ * message collects. Header lines that arrive in RX_BODY (a chunked body's
+ * trailers) are dropped there: they are never merged into the next request.
+ * (No message-begin callback: it would cost a call into JS per request for
+ * what endMessage already guarantees.)
  *
  * Reading is gated: the socket is read and the parser runs only while no
  * pause reason is set (the request body's consumer is full, MAX_PIPELINE
@@ -27,7 +29,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Exchange, type ExchangeOwner, type TakenSocket } from './exchange'
 import {
-  HTTPParser, METHODS, PAUSE_PARSER, handleOf, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageBegin,
+  HTTPParser, METHODS, PAUSE_PARSER, handleOf, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete,
   kOnMessageComplete, type NativeParser, type ParserError
 } from './llhttp'
 import { PAUSE_BODY, type BodySource } from './request-body'
@@ -122,7 +124,6 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     let parser = freeParsers.pop()
     if (parser === undefined) {
       parser = new HTTPParser() as ConnParser
-      parser[kOnMessageBegin] = onMessageBegin
       parser[kOnHeaders] = onHeaders
       parser[kOnHeadersComplete] = onHeadersComplete
       parser[kOnBody] = onBody
@@ -146,14 +147,10 @@ export class Http1Connection implements ExchangeOwner, BodySource {
 
   // --- the message state machine (parser events) ---
 
-  beginMessage (): void {
-    this.#rx = RX_HEAD
-    this.#headerBuf = null
-    this.#urlBuf = ''
-  }
-
+  /** Header lines flushed before the head is complete (a long head), or after it (trailers). */
   headers (headers: string[], url: string): void {
-    if (this.#rx !== RX_HEAD) return // trailers (after a chunked body): dropped, never merged into a request
+    if (this.#rx === RX_BODY) return // trailers (after a chunked body): dropped, never merged into a request
+    this.#rx = RX_HEAD
     if (this.#headerBuf === null) this.#headerBuf = headers
     else for (let i = 0; i < headers.length; i++) this.#headerBuf.push(headers[i])
     this.#urlBuf += url
@@ -481,10 +478,6 @@ function parseKept (conn: Http1Connection): void {
 type SocketWithConn = Socket & { conn: Http1Connection | null }
 
 // Parser callbacks: `this` is the parser (no per-connection closures).
-function onMessageBegin (this: ConnParser): void {
-  this.conn?.beginMessage()
-}
-
 function onHeaders (this: ConnParser, headers: string[], url: string): void {
   this.conn?.headers(headers, url)
 }

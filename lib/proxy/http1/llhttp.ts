@@ -41,7 +41,6 @@ interface HttpCommon {
   HTTPParser: (new () => NativeParser) & {
     REQUEST: number
     RESPONSE: number
-    kOnMessageBegin: number
     kOnHeaders: number
     kOnHeadersComplete: number
     kOnBody: number
@@ -60,7 +59,6 @@ if (typeof common.HTTPParser !== 'function' || !Array.isArray(common.methods)) {
 export const HTTPParser = common.HTTPParser
 /** llhttp method index -> name. */
 export const METHODS: readonly string[] = common.methods
-export const kOnMessageBegin = HTTPParser.kOnMessageBegin | 0
 export const kOnHeaders = HTTPParser.kOnHeaders | 0
 export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0
 export const kOnBody = HTTPParser.kOnBody | 0
