@@ -6,18 +6,10 @@
  * served rather than shrinking the service further.
  */
 import t from 'tap'
-import { Agent, request } from 'node:http'
-import { httpGet, meshOk } from '../helpers/mesh'
+import { Agent } from 'node:http'
+import { httpGet, meshOk, statusOn } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
-
-async function get (agent: Agent, host: string): Promise<number> {
-  return await new Promise((resolve) => {
-    const req = request({ host, port: 8080, path: '/', agent, timeout: 5000 }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) })
-    req.on('error', () => { resolve(-1) })
-    req.end()
-  })
-}
 
 t.test('consecutive 5xx eject an endpoint, capped at max(1, 10 %) of the service', async (t) => {
   const names = Array.from({ length: 10 }, (_, i) => `e${i}`)
@@ -32,7 +24,7 @@ t.test('consecutive 5xx eject an endpoint, capped at max(1, 10 %) of the service
   t.teardown(() => { agent.destroy() })
   let maxEjected = 0
   for (let i = 0; i < 100; i++) {
-    await get(agent, node.addr)
+    await statusOn(agent, node.addr, 8080)
     if (i % 10 === 9) maxEjected = Math.max(maxEjected, await node.metric('mesh_endpoints', 'health="ejected"'))
   }
   const counts = [bad1.requests, bad2.requests].sort((x, y) => x - y)
@@ -44,7 +36,7 @@ t.test('consecutive 5xx eject an endpoint, capped at max(1, 10 %) of the service
   // The back-off doubles as for connect failures: keep the load on until a second ejection of the same endpoint.
   const started = Date.now()
   await waitFor(async () => {
-    for (let i = 0; i < 20; i++) await get(agent, node.addr)
+    for (let i = 0; i < 20; i++) await statusOn(agent, node.addr, 8080)
     return /ejected \S+ for 4000 ms after \d+ consecutive 500 responses/.test(node.log)
   }, { what: 'a re-ejection for twice as long', timeout: 15_000, interval: 1 })
   t.pass(`re-ejected for 4000 ms once back in rotation (after ${Date.now() - started} ms more load)`)

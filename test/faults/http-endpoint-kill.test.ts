@@ -7,8 +7,8 @@
  */
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { Agent, request } from 'node:http'
-import { CLI, MeshNode, httpGet, meshOk } from '../helpers/mesh'
+import { Agent } from 'node:http'
+import { CLI, MeshNode, httpGet, meshOk, statusOn } from '../helpers/mesh'
 import { freePort, loopback } from '../helpers/ports'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
@@ -20,15 +20,6 @@ async function whoami (name: string): Promise<{ proc: ChildProcess, address: str
   const address = `${host}:${port}`
   await waitFor(async () => (await httpGet(`http://${address}/`).catch(() => ({ status: 0 }))).status === 200, { what: `whoami ${name} on ${address}` })
   return { proc, address }
-}
-
-async function get (agent: Agent, host: string): Promise<number> {
-  return await new Promise((resolve) => {
-    const req = request({ host, port: 8080, path: '/', agent, timeout: 5000 }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) })
-    req.on('error', () => { resolve(-1) })
-    req.on('timeout', () => { req.destroy() })
-    req.end()
-  })
 }
 
 t.test('endpoint kill -9 under keep-alive load on two nodes', async (t) => {
@@ -46,7 +37,7 @@ t.test('endpoint kill -9 under keep-alive load on two nodes', async (t) => {
   t.teardown(() => { for (const a of agents) a.destroy() })
   const load = nodes.flatMap((n: MeshNode, i) => Array.from({ length: 8 }, async () => {
     while (!stop) {
-      const s = await get(agents[i], n.addr)
+      const s = await statusOn(agents[i], n.addr, 8080)
       statuses[i].set(s, (statuses[i].get(s) ?? 0) + 1)
       total++
     }

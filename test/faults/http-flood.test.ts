@@ -4,20 +4,14 @@
  * client keeps getting every answer, and the node's RSS stays bounded.
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { httpGet, meshOk, type MeshNode } from '../helpers/mesh'
+import { httpGet, meshOk, statusOn } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 const LIMIT = 3000
 const FLOOD = 4500 // client + node descriptors together stay well under the 20,000 of this container
-
-function rssMb (n: MeshNode): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${n.proc.pid as number}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) / 1024
-}
 
 t.test('connection flood past proxy.maxConnections', async (t) => {
   const { redis, backends: [a], nodes: [node] } = await meshScenario(t, { nodeArgs: ['--set', `proxy.maxConnections=${LIMIT}`] })
@@ -27,14 +21,9 @@ t.test('connection flood past proxy.maxConnections', async (t) => {
   // The normal client holds its connection from before the flood.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => { agent.destroy() })
-  const once = async (): Promise<number> => await new Promise((resolve) => {
-    const req = request({ host: node.addr, port: 8080, path: '/', agent, timeout: 3000 }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) })
-    req.on('error', () => { resolve(-1) })
-    req.on('timeout', () => { req.destroy() })
-    req.end()
-  })
+  const once = async (): Promise<number> => await statusOn(agent, node.addr, 8080)
   t.equal(await once(), 200, 'the normal client is connected')
-  const rssBefore = rssMb(node)
+  const rssBefore = node.rssMb()
 
   let normalErrors = 0
   let normalDone = 0
@@ -71,7 +60,7 @@ t.test('connection flood past proxy.maxConnections', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 1000)) // the normal client keeps going under the full load
   flooding = false
   await normal
-  const rssDuring = rssMb(node)
+  const rssDuring = node.rssMb()
   t.comment(`${FLOOD} connections against maxConnections=${LIMIT}: ${refused} refused, each closed ${refusedAfter[Math.floor(refusedAfter.length / 2)]} ms (median) / ` +
     `${refusedAfter[Math.floor(refusedAfter.length * 0.99)]} ms (p99) after its connect; the flood took ${refusedIn} ms; ` +
     `normal client ${normalDone} requests, ${normalErrors} errors; node RSS ${rssBefore.toFixed(1)} -> ${rssDuring.toFixed(1)} MB`)

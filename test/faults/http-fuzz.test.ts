@@ -5,7 +5,6 @@
  * zero unhandled errors in the node's log, and its memory where it started.
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
 import { loopback } from '../helpers/ports'
@@ -63,11 +62,6 @@ function mutate (rnd: () => number, text: string): Buffer {
   return b
 }
 
-function rssMb (n: MeshNode): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${n.proc.pid as number}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) / 1024
-}
-
 t.test(`seeded fuzz: ${REQUESTS} mutated requests, one per connection`, async (t) => {
   const { redis, backends: [a] } = await meshScenario(t, { nodes: 0 })
   const node = await MeshNode.start('n1', loopback(), redis.url, ['--set', 'proxy.clientHeadersTimeout=2s'], { nodeFlags: ['--expose-gc'] })
@@ -102,14 +96,14 @@ t.test(`seeded fuzz: ${REQUESTS} mutated requests, one per connection`, async (t
       if (next === 10_000 && rssStart === 0) {
         rssStart = -1
         heapStart = await node.heapAfterGc()
-        rssStart = rssMb(node)
+        rssStart = node.rssMb()
       }
     }
   }))
   const seconds = (Date.now() - started) / 1000
   await waitFor(async () => await node.metric('mesh_connections_active') === 0, { what: 'every fuzz connection closed', timeout: 15_000 })
   const heapEnd = await node.heapAfterGc()
-  const rssEnd = rssMb(node)
+  const rssEnd = node.rssMb()
   t.comment(`${REQUESTS} mutated requests in ${seconds.toFixed(1)} s (${Math.round(REQUESTS / seconds)}/s), ${answered} got bytes back; ` +
     `node RSS ${rssStart.toFixed(1)} -> ${rssEnd.toFixed(1)} MB (${(100 * (rssEnd - rssStart) / rssStart).toFixed(1)} %), heap after GC ${heapStart.toFixed(1)} -> ${heapEnd.toFixed(1)} MB`)
   t.equal(node.proc.exitCode, null, 'the node never crashed')

@@ -7,9 +7,9 @@
  */
 import t from 'tap'
 import { readdirSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { httpGet, meshOk } from '../helpers/mesh'
+import { httpGet, meshOk, statusOn } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
@@ -57,12 +57,7 @@ t.test('slowloris: 1,000 connections trickling a head', async (t) => {
   let errors = 0
   for (let i = 0; i < 300; i++) {
     const t0 = performance.now()
-    const status = await new Promise<number>((resolve) => {
-      const req = request({ host: node.addr, port: 8080, path: '/', agent, timeout: 2000 }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) })
-      req.on('error', () => { resolve(-1) })
-      req.on('timeout', () => { req.destroy() })
-      req.end()
-    })
+    const status = await statusOn(agent, node.addr, 8080)
     times.push(performance.now() - t0)
     if (status !== 200) errors++
     await new Promise((resolve) => setTimeout(resolve, 5))

@@ -3,7 +3,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { request } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { request, type Agent } from 'node:http'
 import { waitFor } from './wait'
 
 export const CLI = join(__dirname, '..', '..', 'lib', 'cli', 'main.js')
@@ -77,6 +78,12 @@ export class MeshNode {
     return node
   }
 
+  /** The daemon's resident memory now (MB, /proc). */
+  rssMb (): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid as number}/status`, 'utf8'))
+    return Number(m?.[1] ?? 0) / 1024
+  }
+
   /** V8 heap used after a full GC (MB); the node must run with --expose-gc. */
   async heapAfterGc (): Promise<number> {
     const r = await httpGet(`http://${this.admin}/debug/gc`, { method: 'POST' })
@@ -113,6 +120,20 @@ export class MeshNode {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal)
     return await this.exited
   }
+}
+
+/** One GET of `path` on a keep-alive `agent`; resolves with the status, or -1 when the request failed. */
+export async function statusOn (agent: Agent, host: string, port: number, path = '/'): Promise<number> {
+  return await new Promise((resolve) => {
+    const req = request({ host, port, path, agent, timeout: 5000 }, (res) => {
+      res.resume()
+      res.on('end', () => { resolve(res.statusCode ?? 0) })
+      res.on('error', () => { resolve(-1) })
+    })
+    req.on('error', () => { resolve(-1) })
+    req.on('timeout', () => { req.destroy() })
+    req.end()
+  })
 }
 
 export interface HttpResult { status: number, body: string, headers: Record<string, string | string[] | undefined> }

@@ -7,18 +7,12 @@
  * after proxy.queueTimeout, and the wait queue is bounded (MESH_ERR_QUEUE_FULL).
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { MeshNode, httpGet, meshOk } from '../helpers/mesh'
 import { loopback } from '../helpers/ports'
 import { meshScenario } from '../helpers/scenario'
 import { Raw } from '../helpers/raw-client'
 import { waitFor } from '../helpers/wait'
-
-function rssMb (n: MeshNode): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${n.proc.pid as number}/status`, 'utf8'))
-  return Number(m?.[1] ?? 0) / 1024
-}
 
 /** Writes `count` copies of `request` on one connection without ever reading; resolves with the socket once written or stuck. */
 async function flood (host: string, port: number, request: string, count: number): Promise<Socket> {
@@ -47,7 +41,7 @@ t.test('pipelined floods from a client that never reads stay bounded', async (t)
   await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200 && (await httpGet(`http://${node.addr}:8082/`)).status === 503, { what: 'services served' })
   for (let i = 0; i < 200; i++) await httpGet(`http://${node.addr}:8081/`, { headers: { host: 'nosuch.local' } }) // warm the 404 path
   const before = await node.heapAfterGc()
-  const rssBefore = rssMb(node)
+  const rssBefore = node.rssMb()
   const floods = await Promise.all([
     flood(node.addr, 8081, 'GET / HTTP/1.1\r\nHost: nosuch.local\r\n\r\n', 60_000),
     flood(node.addr, 8082, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 60_000),
@@ -59,7 +53,7 @@ t.test('pipelined floods from a client that never reads stay bounded', async (t)
   t.equal((await httpGet(`http://${node.addr}:8080/`)).status, 200, 'a normal client is served during the floods')
   t.ok(Date.now() - normal < 1000, `promptly (${Date.now() - normal} ms)`)
   const grown = await node.heapAfterGc() - before
-  t.comment(`3 flooding connections (404, 503, HEAD) that never read: heap after GC +${grown.toFixed(2)} MB, RSS +${(rssMb(node) - rssBefore).toFixed(1)} MB`)
+  t.comment(`3 flooding connections (404, 503, HEAD) that never read: heap after GC +${grown.toFixed(2)} MB, RSS +${(node.rssMb() - rssBefore).toFixed(1)} MB`)
   t.ok(grown < 3, `what the node holds for them stays bounded (~1 MB per connection at most): +${grown.toFixed(2)} MB`)
 })
 

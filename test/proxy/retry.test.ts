@@ -5,23 +5,10 @@
  * of a pooled connection, and the dead endpoint is ejected.
  */
 import t from 'tap'
-import { Agent, request } from 'node:http'
-import { httpGet, meshOk } from '../helpers/mesh'
+import { Agent } from 'node:http'
+import { httpGet, meshOk, statusOn } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
-
-async function get (agent: Agent, host: string, port: number): Promise<number> {
-  return await new Promise((resolve) => {
-    const req = request({ host, port, path: '/', agent, timeout: 5000 }, (res) => {
-      res.resume()
-      res.on('end', () => { resolve(res.statusCode ?? 0) })
-      res.on('error', () => { resolve(-1) })
-    })
-    req.on('error', () => { resolve(-1) })
-    req.on('timeout', () => { req.destroy() })
-    req.end()
-  })
-}
 
 t.test('an endpoint dying under keep-alive load: every GET still answered 200', async (t) => {
   const { redis, backends: [a, b, c], nodes: [node] } = await meshScenario(t, { backends: ['a', 'b', 'c'] })
@@ -39,7 +26,7 @@ t.test('an endpoint dying under keep-alive load: every GET still answered 200', 
   await Promise.all(Array.from({ length: 16 }, async () => {
     for (let i = 0; i < PER_CLIENT; i++) {
       sent++
-      const s = await get(agent, node.addr, 8080)
+      const s = await statusOn(agent, node.addr, 8080)
       statuses.set(s, (statuses.get(s) ?? 0) + 1)
     }
   }))
