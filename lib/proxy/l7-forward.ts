@@ -150,7 +150,7 @@ export class Forward implements Runner, Waiter {
     const ep = this.ep as Endpoint
     this.holding = true
     this.abort = null
-    if (this.ex.expectContinue && this.tries === 1) this.ex.owner.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+    this.ex.sendContinue()
     ep.pool.dispatch({
       path: this.path,
       method: this.ex.method,

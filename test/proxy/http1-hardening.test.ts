@@ -147,6 +147,16 @@ t.test('HTTP/1.1 front end hardening', async (t) => {
     t.match(await rawExchange(plain.addr, 8080, 'POST /count HTTP/1.1\r\nHost: x\r\nExpect: 100-continue, foo\r\nContent-Length: 3\r\n\r\nabc'), /^HTTP\/1\.1 417 /, 'Expect: 100-continue, foo: 417')
   })
 
+  t.test('answered without 100 Continue (no route): the connection closes, the unsent body is never read as a request', async (t) => {
+    const c = open(plain, 8081).send('POST /count HTTP/1.1\r\nHost: nosuch.local\r\nExpect: 100-continue\r\nContent-Length: 38\r\n\r\n')
+    await c.until(/^HTTP\/1\.1 404 [^]*\r\n\r\n[^]*\n$/, 'the 404')
+    t.notMatch(c.data, /100 Continue/, 'no 100 Continue for a request that is not forwarded')
+    t.match(c.data, /\r\nconnection: close\r\n/i, 'Connection: close')
+    c.send('GET /headers HTTP/1.1\r\nHost: a.local\r\n\r\n') // what a client that gave up on its body might send next
+    await c.closedBy('the node closing')
+    t.equal(c.data.match(/HTTP\/1\.1 /g)?.length, 1, 'and nothing after it was taken for a request')
+  })
+
   t.test('Connection-named headers are dropped upstream, however many tokens it lists', async (t) => {
     const seen = a.seen.length
     const tokens = Array.from({ length: 50 }, (_, i) => `x-t${i}`)

@@ -55,8 +55,9 @@ export class Exchange {
   /** The whole request (head and body) has been read. */
   requestDone = false
   runner: Runner | null = null
-  /** A 100-continue expectation to answer when the exchange starts. */
+  /** The request expects 100 Continue before it sends its body. */
   expectContinue = false
+  #continued = false
   readonly start: number
   /** Status sent to the client (0 until a response began). */
   status = 0
@@ -101,8 +102,18 @@ export class Exchange {
       }
     }
     if (this.owner.draining) this.keepAlive = false
+    // Answered without ever saying 100 Continue: the client may or may not send its body now, so the
+    // connection cannot tell where the next request starts. It closes (RFC 9110 10.1.1).
+    if (this.expectContinue && !this.#continued) this.keepAlive = false
     const connection = !this.keepAlive ? 'connection: close\r\n' : this.versionMinor === 0 ? 'connection: keep-alive\r\n' : ''
     this.#head = `HTTP/1.1 ${status} ${statusText}\r\n${headers}${framing}${connection}\r\n`
+  }
+
+  /** Tells a client that expects it to send its body now (once). */
+  sendContinue (): void {
+    if (!this.expectContinue || this.#continued) return
+    this.#continued = true
+    this.owner.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
   }
 
   /** Writes a body chunk (with the head, the first time); false when the client is slow. */
