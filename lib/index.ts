@@ -107,6 +107,7 @@ function l7Options (config: Config): L7Options {
     clientSendTimeout: p.clientSendTimeout,
     maxHeaderSize: p.maxHeaderSize,
     maxHeaders: p.maxHeaders,
+    http2MaxStreams: p.http2MaxStreams,
     xForwarded: p.xForwarded,
     forwardedHeader: p.forwardedHeader,
     connectTimeout: p.connectTimeout,

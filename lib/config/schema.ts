@@ -49,6 +49,7 @@ export const SCHEMA = {
     maxTries: int(1, 16),
     maxHeaderSize: int(1024, 1_048_576),
     maxHeaders: int(1, 2000),
+    http2MaxStreams: int(1, 10_000),
     maxConnections: int(1, 10_000_000),
     xForwarded: bool,
     forwardedHeader: bool,

@@ -16,7 +16,6 @@
  * before any response is retried the same way when idempotent and bodiless.
  * Never after a response began.
  */
-import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { STATUS_CODES } from 'node:http'
 import { ADMITTED, QUEUED, type Endpoint } from '../balancer/endpoint'
@@ -25,10 +24,10 @@ import type { Waiter } from '../balancer/wait-queue'
 import { ERR_QUEUE } from '../metrics/route-stats'
 import type { Route } from '../table/routing-table'
 import { classify, isIdempotent } from './errors-map'
-import { downstreamResponseHead, type ResponseInfo } from './response-headers'
 import { sendError } from './responses'
 import type { AccessLog } from './access-log'
-import type { Exchange, Runner } from './http1/exchange'
+import type { ClientSide } from './client-side'
+import type { Runner } from './http1/exchange'
 
 export interface ForwardContext {
   passive: PassiveHealth
@@ -45,14 +44,13 @@ export interface RouteSource {
   /** The route for a Host value; null when none matches (or the port left the table). */
   route: (host: string | null) => Route | null
   /** The answer when no route matches. */
-  noRoute: (ex: Exchange, host: string | null) => void
+  noRoute: (ex: ClientSide, host: string | null) => void
 }
 
 const CLIENT_GONE = 'client closed the connection'
-const responseInfo: ResponseInfo = { contentLength: -1 }
 
 export class Forward implements Runner, Waiter {
-  readonly ex: Exchange
+  readonly ex: ClientSide
   readonly source: RouteSource
   readonly ctx: ForwardContext
   readonly path: string
@@ -74,7 +72,7 @@ export class Forward implements Runner, Waiter {
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
 
-  constructor (ex: Exchange, source: RouteSource, ctx: ForwardContext, path: string, headers: string[], hasBody: boolean, host: string | null) {
+  constructor (ex: ClientSide, source: RouteSource, ctx: ForwardContext, path: string, headers: string[], hasBody: boolean, host: string | null) {
     this.ex = ex
     this.source = source
     this.ctx = ctx
@@ -178,8 +176,7 @@ export class Forward implements Runner, Waiter {
     this.ctx.passive.response(ep, statusCode, (this.route as Route).balancer)
     this.responded = true
     this.resume = resume
-    const head = downstreamResponseHead(rawHeaders, responseInfo)
-    this.ex.respond(statusCode, statusText !== '' ? statusText : STATUS_CODES[statusCode] ?? '', head, responseInfo.contentLength)
+    this.ex.respondUpstream(statusCode, statusText !== '' ? statusText : STATUS_CODES[statusCode] ?? '', rawHeaders)
     ep.responses[(statusCode / 100) | 0]++
     return true
   }
@@ -187,7 +184,7 @@ export class Forward implements Runner, Waiter {
   onData (chunk: Buffer): boolean {
     const ok = this.ex.write(chunk)
     // false pauses the upstream until the client socket drains.
-    if (!ok) (this.ex.owner.socket as Socket).once('drain', this.resume as () => void)
+    if (!ok) this.ex.onceWritable(this.resume as () => void)
     return ok
   }
 

@@ -7,7 +7,7 @@
  * listener holds now. Connections, parsing, framing and client timeouts
  * live in http1/.
  */
-import type { Server } from 'node:net'
+import type { Server, Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { PortEntry, type Route } from '../table/routing-table'
 import { Forward, type RouteSource } from './l7-forward'
@@ -19,7 +19,9 @@ import { TunnelForward, type TunnelContext } from './tunnel-forward'
 import { Http1Server, type ClientTimeouts, type Http1Shared } from './http1/server'
 import type { RequestHandler } from './http1/connection'
 import type { Exchange } from './http1/exchange'
+import type { ClientSide } from './client-side'
 import { RequestBody } from './http1/request-body'
+import { H2Front } from './http2/h2-front'
 
 export interface L7Options extends ForwardingOptions {
   clientHeadersTimeout: number
@@ -32,6 +34,8 @@ export interface L7Options extends ForwardingOptions {
   headersTimeout: number
   maxHeaderSize: number
   maxHeaders: number
+  /** HTTP/2 streams a client may have open at once. */
+  http2MaxStreams: number
 }
 
 export class L7Listener implements RequestHandler, RouteSource {
@@ -42,6 +46,8 @@ export class L7Listener implements RequestHandler, RouteSource {
   readonly #ctx: TunnelContext
   readonly #info = newRequestInfo()
   readonly #target: Target = { path: '', authority: null }
+  /** The HTTP/2 side, made for the first client that speaks it. */
+  #h2: H2Front | null = null
 
   constructor (entry: PortEntry, options: L7Options, ctx: TunnelContext, shared: Http1Shared) {
     this.entry = entry
@@ -59,23 +65,42 @@ export class L7Listener implements RequestHandler, RouteSource {
   }
 
   get server (): Server { return this.#http.server }
-  /** Client connections open now. */
-  get connections (): number { return this.#http.connections }
+  /** Client connections open now (HTTP/1.x connections and HTTP/2 sessions). */
+  get connections (): number { return this.#http.connections + (this.#h2?.sessions ?? 0) }
+  /** HTTP/2 streams answered since start. */
+  get http2Streams (): number { return this.#h2?.streams ?? 0 }
   get timeouts (): ClientTimeouts { return this.#http.timeouts }
 
   /** Closes keep-alive connections that have no request in flight. */
   closeIdle (): void {
     this.#http.closeIdle()
+    this.#h2?.closeIdle()
   }
 
   /** The port left the table: no route from now on; connections close after their exchange in flight. */
   retire (): void {
     this.entry = new PortEntry(this.port, 'http', [])
     this.#http.retire()
+    this.#h2?.closeIdle()
   }
 
   dropConnections (): void {
     this.#http.closeAll()
+    this.#h2?.closeAll()
+  }
+
+  /** h2c with prior knowledge: the connection is HTTP/2's from its first byte. */
+  onPreface (socket: Socket, head: Buffer, trusted: boolean): void {
+    const o = this.#options
+    this.#h2 ??= new H2Front(this, this.#ctx, {
+      maxStreams: o.http2MaxStreams,
+      maxHeaderSize: o.maxHeaderSize,
+      maxHeaders: o.maxHeaders,
+      idleTimeout: o.clientIdleTimeout,
+      xForwarded: o.xForwarded,
+      forwardedHeader: o.forwardedHeader
+    })
+    this.#h2.adopt(socket, head, trusted)
   }
 
   // --- RouteSource ---
@@ -84,7 +109,7 @@ export class L7Listener implements RequestHandler, RouteSource {
     return this.entry.lookup(host ?? undefined)
   }
 
-  noRoute (ex: Exchange, host: string | null): void {
+  noRoute (ex: ClientSide, host: string | null): void {
     if (this.entry.routes.length === 0) sendError(ex, 503, `503 Service Unavailable: port ${this.port} is no longer published\n`, 'MESH_ERR_NO_ROUTE', true)
     else sendError(ex, 404, `404 Not Found: no service for host "${host ?? ''}" on port ${this.port}\n`, 'MESH_ERR_NO_ROUTE')
   }

@@ -97,3 +97,46 @@ export function downstreamResponseHead (raw: Buffer[], info: ResponseInfo, switc
 export function upgradeResponseHead (raw: string[], switching: boolean, info: ResponseInfo): string {
   return downstreamResponseHead(raw.map((h) => Buffer.from(h, 'latin1')), info, switching)
 }
+
+/**
+ * The same upstream head for an HTTP/2 client: names lower-cased (RFC 9113
+ * 8.2), connection-specific fields and the upstream's framing dropped, the
+ * length kept when it is known, repeated names (set-cookie) as arrays.
+ */
+export function h2ResponseHeaders (status: number, raw: Buffer[]): Record<string, string | string[] | number> {
+  const out: Record<string, string | string[] | number> = { ':status': status }
+  let contentLength = -1
+  let lengths = 0
+  let chunked = false
+  let connection: string | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    switch (responseHeaderKind(name)) {
+      case DROP: case UPGRADE: continue
+      case CONNECTION: {
+        const value = raw[i + 1]
+        if (!eqLowerBuf(value, 'keep-alive') && !eqLowerBuf(value, 'close')) connection = connection === null ? latin1(value) : `${connection},${latin1(value)}`
+        continue
+      }
+      case CONTENT_LENGTH: {
+        const n = parseLength(raw[i + 1])
+        contentLength = lengths++ === 0 || n === contentLength ? n : -1
+        continue
+      }
+      case TRANSFER_ENCODING: chunked = true; continue
+    }
+    const key = latin1(name).toLowerCase()
+    const value = latin1(raw[i + 1])
+    const prev = out[key]
+    if (prev === undefined) out[key] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[key] = [String(prev), value]
+  }
+  if (connection !== null) {
+    const named = connectionOptions(connection)
+    if (named !== null) for (const n of named) delete out[n]
+  }
+  const length = chunked ? -1 : contentLength
+  if (length >= 0 && status !== 204) out['content-length'] = length
+  return out
+}

@@ -1,8 +1,9 @@
 /** Responses the proxy writes itself: short text bodies with the error code in a header. */
 import { STATUS_CODES } from 'node:http'
+import type { ClientSide } from './client-side'
 import type { Exchange, Runner } from './http1/exchange'
 
-export function sendError (ex: Exchange, status: number, body: string, code: string | null, close = false): void {
+export function sendError (ex: ClientSide, status: number, body: string, code: string | null, close = false): void {
   ex.sendText(status, STATUS_CODES[status] ?? '', body, code, close)
 }
 

@@ -37,6 +37,12 @@ import { PAUSE_BODY, type BodySource } from './request-body'
 export interface RequestHandler {
   /** A complete request head, in arrival order; sets `ex.runner` (and `ex.body`, `ex.tunnel`). */
   onRequest: (ex: Exchange) => void
+  /**
+   * The connection opened with the HTTP/2 preface (h2c, prior knowledge): the
+   * socket is the handler's from now on, `head` the bytes read so far (the
+   * preface included). Absent: such a connection gets 505.
+   */
+  onPreface?: (socket: Socket, head: Buffer, trusted: boolean) => void
 }
 
 /** What the connection needs from its server. */
@@ -211,6 +217,10 @@ export class Http1Connection implements ExchangeOwner, BodySource {
         this.#keep((this.#parser as ConnParser).getCurrentBuffer(), ret.bytesParsed ?? 0)
         return
       }
+      if (ret.code === 'HPE_PAUSED_H2_UPGRADE') {
+        this.#preface((this.#parser as ConnParser).getCurrentBuffer().subarray(ret.bytesParsed ?? 0))
+        return
+      }
       this.#parseError(ret)
       return
     }
@@ -344,9 +354,31 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   }
 
   takeOver (_ex: Exchange): TakenSocket {
-    const socket = this.socket
     const head = this.#pending ?? EMPTY
     this.#pending = null
+    return { socket: this.#detach(), head }
+  }
+
+  /**
+   * llhttp stopped at the HTTP/2 preface (`rest`: what followed it in that
+   * read). Only as a connection's first bytes, and only where the handler
+   * speaks HTTP/2, does it hand the socket over.
+   */
+  #preface (rest: Buffer): void {
+    const handler = this.#host.handler
+    if (this.requests > 0 || handler.onPreface === undefined) {
+      this.#refuse(this.requests > 0 ? '400 Bad Request' : '505 HTTP Version Not Supported')
+      return
+    }
+    this.#unconsume()
+    const trusted = this.trusted
+    const socket = this.#detach()
+    handler.onPreface(socket, rest.length === 0 ? H2_PREFACE : Buffer.concat([H2_PREFACE, rest]), trusted)
+  }
+
+  /** The socket stops being this connection's: listeners off, parser back to the pool, forgotten. */
+  #detach (): Socket {
+    const socket = this.socket
     this.active = null
     socket.off('end', onSocketEnd)
     socket.off('close', onSocketClose)
@@ -356,7 +388,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     this.#queue.length = 0
     this.#releaseParser()
     this.#host.forget(this)
-    return { socket, head }
+    return socket
   }
 
   /** Timeouts (from the server's sweep): answers 408 when nothing is being answered, else cuts. */
@@ -466,6 +498,8 @@ export class Http1Connection implements ExchangeOwner, BodySource {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** The HTTP/2 client connection preface (RFC 9113 3.4), which llhttp stops after. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 
 function closeParser (parser: NativeParser): void {
   parser.close()

@@ -10,6 +10,8 @@
  */
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { ClientSide } from '../client-side'
+import { downstreamResponseHead, type ResponseInfo } from '../response-headers'
 import type { BodySource, RequestBody } from './request-body'
 
 /** What the connection starts when an exchange becomes its active one (responses go out in order). */
@@ -37,8 +39,9 @@ export interface ExchangeOwner extends BodySource {
 
 const CRLF = '\r\n'
 const LAST_CHUNK = '0\r\n\r\n'
+const responseInfo: ResponseInfo = { contentLength: -1 }
 
-export class Exchange {
+export class Exchange implements ClientSide {
   readonly owner: ExchangeOwner
   readonly method: string
   /** The request target as received (origin-form, absolute-form, or `*`). */
@@ -114,6 +117,16 @@ export class Exchange {
     if (!this.expectContinue || this.#continued) return
     this.#continued = true
     this.owner.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+  }
+
+  /** Starts the response from an upstream head: hop-by-hop and framing lines out, our framing in. */
+  respondUpstream (status: number, statusText: string, rawHeaders: Buffer[]): void {
+    const head = downstreamResponseHead(rawHeaders, responseInfo)
+    this.respond(status, statusText, head, responseInfo.contentLength)
+  }
+
+  onceWritable (resume: () => void): void {
+    this.owner.socket.once('drain', resume)
   }
 
   /** Writes a body chunk (with the head, the first time); false when the client is slow. */

@@ -1,0 +1,81 @@
+/**
+ * One HTTP/2 stream as the client side of a forwarded request (ClientSide):
+ * the request as nghttp2 parsed it, the response as HEADERS and DATA frames
+ * on the stream, with the stream's own flow control as backpressure.
+ */
+import { constants, type ServerHttp2Stream, type OutgoingHttpHeaders } from 'node:http2'
+import { performance } from 'node:perf_hooks'
+import { PassThrough, type Readable } from 'node:stream'
+import type { ClientSide } from '../client-side'
+import { h2ResponseHeaders } from '../response-headers'
+
+const { NGHTTP2_INTERNAL_ERROR } = constants
+
+export class H2Exchange implements ClientSide {
+  readonly stream: ServerHttp2Stream
+  readonly method: string
+  readonly url: string
+  readonly remoteAddress: string
+  readonly start: number
+  readonly body: Readable | null
+  status = 0
+  finished = false
+
+  constructor (stream: ServerHttp2Stream, method: string, url: string, remoteAddress: string, hasBody: boolean) {
+    this.stream = stream
+    this.method = method
+    this.url = url
+    this.remoteAddress = remoteAddress
+    this.start = performance.now()
+    // A readable of its own: undici destroys the body it read, and the stream is also where the answer goes.
+    this.body = hasBody ? stream.pipe(new PassThrough({ highWaterMark: 64 * 1024 })) : null
+  }
+
+  get httpVersion (): string { return '2.0' }
+  get responseStarted (): boolean { return this.status !== 0 }
+
+  /** HTTP/2 has no 100 Continue to hold a body back: the client sends it when it wants. */
+  sendContinue (): void {}
+
+  respondUpstream (status: number, _statusText: string, rawHeaders: Buffer[]): void {
+    if (this.stream.destroyed) return
+    this.status = status
+    this.stream.respond(h2ResponseHeaders(status, rawHeaders))
+  }
+
+  write (chunk: Buffer): boolean {
+    if (this.stream.destroyed) return true
+    return this.stream.write(chunk)
+  }
+
+  onceWritable (resume: () => void): void {
+    this.stream.once('drain', resume)
+  }
+
+  end (): void {
+    if (this.finished) return
+    this.finished = true
+    if (!this.stream.destroyed) this.stream.end()
+  }
+
+  sendText (status: number, _statusText: string, body: string, code: string | null): void {
+    if (this.finished) return
+    if (this.responseStarted) {
+      this.abort()
+      return
+    }
+    this.finished = true
+    this.status = status
+    if (this.stream.destroyed) return
+    const headers: OutgoingHttpHeaders = { ':status': status, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) }
+    if (code !== null) headers['x-mesh-error'] = code
+    this.stream.respond(headers)
+    this.stream.end(this.method === 'HEAD' ? undefined : body)
+  }
+
+  /** A response that cannot complete: the stream is reset, never ended short. */
+  abort (): void {
+    this.finished = true
+    if (!this.stream.destroyed) this.stream.close(NGHTTP2_INTERNAL_ERROR)
+  }
+}
