@@ -3,8 +3,9 @@
  * < flags. Validated once, frozen, handed down. No other module reads
  * process.env.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { parse as parseYaml } from 'yaml'
@@ -14,6 +15,10 @@ import { parseHostPort } from '../util/address'
 import { redactUrl } from '../util/redact'
 import { SCHEMA, type Config, type Kind } from './schema'
 import { parseCidrList } from './cidrs'
+import { parseRedisUrl } from './redis-url'
+
+/** The most replicas a write may wait for (redis.waitReplicas). */
+const MAX_WAIT_REPLICAS = 16
 
 export const DEFAULT_CONFIG_FILE = join(__dirname, '..', '..', '..', 'config', 'default.yaml')
 
@@ -94,10 +99,28 @@ function coerce (key: string, kind: Kind, value: unknown): unknown {
       return String(value)
     case 'url': {
       const text = String(value)
-      let url: URL
-      try { url = new URL(text) } catch { throw bad(key, value, 'a URL like redis://127.0.0.1:6379') }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw bad(key, value, 'a redis:// or rediss:// URL')
+      parseRedisUrl(text, key)
       return text
+    }
+    case 'file': {
+      if (value === '' || value === null) return ''
+      if (typeof value !== 'string') throw bad(key, value, 'a file path')
+      const path = resolve(value)
+      let problem = ''
+      try {
+        if (!statSync(path).isFile()) problem = 'is not a file'
+        else readFileSync(path)
+      } catch (err) {
+        problem = `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+      }
+      if (problem !== '') throw new MeshError('MESH_ERR_CONFIG', `config key ${key}: ${JSON.stringify(value)} ${problem}`)
+      return path
+    }
+    case 'replicas': {
+      if (value === 'auto') return -1
+      const n = typeof value === 'number' ? value : /^\d+$/.test(String(value).trim()) ? Number(value) : NaN
+      if (!Number.isInteger(n) || n < 0 || n > MAX_WAIT_REPLICAS) throw bad(key, value, `auto or an integer from 0 to ${MAX_WAIT_REPLICAS}`)
+      return n
     }
     case 'hostport': {
       const text = String(value ?? '')
@@ -163,9 +186,46 @@ export function loadConfig (options: LoadOptions = {}): Config {
     }
   }
   if (out.node.name === '') out.node.name = hostname()
+  checkRedis(out.redis)
   if (out.node.bind === '') out.node.bind = out.node.advertise
   for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(out) as unknown as Config
+}
+
+/**
+ * What the redis keys promise together: TLS files only for a TLS URL, a
+ * client certificate with its key (and they match), and `waitReplicas: auto`
+ * resolved (1 through Sentinel, 0 for one server).
+ */
+function checkRedis (redis: Record<string, unknown>): void {
+  const url = redis.url as string
+  const target = parseRedisUrl(url)
+  const files = { tlsCa: redis.tlsCa as string, tlsCert: redis.tlsCert as string, tlsKey: redis.tlsKey as string }
+  const fail = (message: string): MeshError => new MeshError('MESH_ERR_CONFIG', message)
+  for (const [name, file] of Object.entries(files)) {
+    if (file !== '' && !target.tls) {
+      throw fail(`config key redis.${name} is set (${file}), but redis.url ${redactUrl(url)} does not use TLS: write rediss:// (or rediss+sentinel://), or unset redis.${name}`)
+    }
+  }
+  if ((files.tlsCert === '') !== (files.tlsKey === '')) {
+    const [set, missing] = files.tlsCert === '' ? ['tlsKey', 'tlsCert'] : ['tlsCert', 'tlsKey']
+    throw fail(`config key redis.${set} is set but redis.${missing} is not: a client certificate needs both the certificate and its key`)
+  }
+  const certificate = (key: string, file: string): X509Certificate => {
+    try { return new X509Certificate(readFileSync(file)) } catch (err) {
+      throw fail(`config key redis.${key}: ${file} holds no PEM certificate (${(err as Error).message})`)
+    }
+  }
+  if (files.tlsCa !== '') certificate('tlsCa', files.tlsCa)
+  if (files.tlsCert !== '') {
+    const cert = certificate('tlsCert', files.tlsCert)
+    let matches: boolean
+    try { matches = cert.checkPrivateKey(createPrivateKey(readFileSync(files.tlsKey))) } catch (err) {
+      throw fail(`config key redis.tlsKey: ${files.tlsKey} holds no PEM private key (${(err as Error).message})`)
+    }
+    if (!matches) throw fail(`config keys redis.tlsCert and redis.tlsKey: ${files.tlsKey} is not the private key of the certificate in ${files.tlsCert}`)
+  }
+  if (redis.waitReplicas === -1) redis.waitReplicas = target.kind === 'sentinel' ? 1 : 0
 }
 
 /**

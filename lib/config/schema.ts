@@ -12,6 +12,8 @@ export type Kind =
   | { kind: 'bool' }
   | { kind: 'portrange' }
   | { kind: 'cidrs' }
+  | { kind: 'file' }
+  | { kind: 'replicas' }
 
 const str = { kind: 'string' } as const
 const dur = { kind: 'duration' } as const
@@ -20,7 +22,17 @@ const bool = { kind: 'bool' } as const
 const int = (min: number, max: number): { kind: 'int', min: number, max: number } => ({ kind: 'int', min, max })
 
 export const SCHEMA = {
-  redis: { url: { kind: 'url' }, prefix: str, connectTimeout: posDur, reconnectMaxDelay: posDur },
+  redis: {
+    url: { kind: 'url' },
+    prefix: str,
+    connectTimeout: posDur,
+    reconnectMaxDelay: posDur,
+    tlsCa: { kind: 'file' },
+    tlsCert: { kind: 'file' },
+    tlsKey: { kind: 'file' },
+    waitReplicas: { kind: 'replicas' },
+    waitTimeout: posDur
+  },
   node: {
     name: str,
     advertise: { kind: 'host' },
@@ -81,7 +93,7 @@ export const SCHEMA = {
 } as const satisfies Record<string, Record<string, Kind>>
 
 type ValueOf<K> =
-  K extends { kind: 'duration' | 'int' } ? number
+  K extends { kind: 'duration' | 'int' | 'replicas' } ? number
     : K extends { kind: 'bool' } ? boolean
       : K extends { kind: 'portrange' } ? { from: number, to: number }
         : K extends { kind: 'cidrs' } ? readonly string[]
