@@ -100,7 +100,7 @@ async function startRedis (dir: string): Promise<{ url: string, pid: number }> {
  * redis-server comes up.
  */
 async function foundCluster (config: Config, ms: number): Promise<void> {
-  const redis = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-up' })
+  const redis = createRedis({ ...config.redis, reconnectMaxDelay: 200, name: 'mesh-up' })
   let last: Error | null = null
   redis.on('error', (err: Error) => { last = err; debug('mesh up: registry %s', err.message) })
   const deadline = Date.now() + ms
@@ -126,8 +126,7 @@ async function foundCluster (config: Config, ms: number): Promise<void> {
 
 /** Polls until every node heartbeats; throws naming a node that exited or never appeared. */
 async function waitAlive (config: Config, nodes: ClusterNode[], ms: number): Promise<void> {
-  const url = config.redis.url
-  const redis = createRedis({ url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: 200, name: 'mesh-up' })
+  const redis = createRedis({ ...config.redis, reconnectMaxDelay: 200, name: 'mesh-up' })
   redis.on('error', (err: Error) => { debug('mesh up: registry %s', err.message) })
   const store = new RegistryStore(redis, config.redis.prefix)
   const deadline = Date.now() + ms

@@ -103,7 +103,7 @@ export interface NodeOptions { agent?: boolean, manager?: boolean, availability?
 
 export async function openNode (c: Config, name: string, { agent = true, manager = false, availability = 'active' }: NodeOptions = {}): Promise<TestNode> {
   const conn = (label: string): ReturnType<typeof createRedis> => {
-    const r = createRedis({ url: c.redis.url, connectTimeout: c.redis.connectTimeout, reconnectMaxDelay: c.redis.reconnectMaxDelay, name: `${name}-${label}`, commandTimeout: label === 'cmd' ? c.redis.connectTimeout * 2 : undefined })
+    const r = createRedis({ ...c.redis, name: `${name}-${label}`, commandTimeout: label === 'cmd' ? c.redis.connectTimeout * 2 : undefined })
     r.on('error', () => {})
     return r
   }
