@@ -6,6 +6,7 @@
  */
 import type Redis from 'ioredis'
 import { MeshError } from '../errors'
+import { confirmReplicated } from './client'
 import { newId } from '../util/ids'
 import { Keys, TYPE_CHAR } from './keys'
 import { decodeRecord, type AnyRecord } from './codec'
@@ -134,7 +135,7 @@ export class RegistryStore {
     return { created: created === 1, epoch }
   }
 
-  /** Applies ops atomically; returns the new revision. */
+  /** Applies ops atomically, then waits for redis.waitReplicas replicas to have them (confirmReplicated); returns the new revision. */
   async write (ops: WriteOp[], options: WriteOptions = {}): Promise<number> {
     if (ops.length === 0) throw new Error('write needs at least one op')
     const k = this.keys
@@ -160,6 +161,7 @@ export class RegistryStore {
     if (rev === -4) {
       throw new MeshError('MESH_ERR_REGISTRY_EPOCH', `write refused: the registry is being restored (nodes are writing back their last-known-good state; the restore window closes within ${extra} ms)`)
     }
+    await confirmReplicated(this.redis, rev)
     return rev
   }
 
