@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   MESH_ERR_NO_PREVIOUS_SPEC: 'a service has no previous spec to roll back to',
   MESH_ERR_CLUSTER: 'a cluster could not be created (mesh init), or a local cluster started or stopped (mesh up/down)',
   MESH_ERR_NODE_LIVE: 'a node that is still alive cannot be removed without --force',
+  MESH_ERR_REGISTRY_DENIED: 'the registry refused this credential a command or key (Redis ACL NOPERM): a worker may not write desired state, take the scheduler lease or write another node\'s keys',
+  MESH_ERR_JOIN_TOKEN: 'a join token is malformed, or the registry refused it (wrong, or rotated since)',
+  MESH_ERR_JOIN_REFUSED: 'the leading manager refused a join request (the name is taken, or the request was invalid), or no manager answered it',
+  MESH_ERR_LAST_MANAGER: 'the last manager cannot leave or be demoted without --force (leaving) or another manager (demoting)',
+  MESH_ERR_NODE_CLAIMED: 'a node name belongs to a node that joined with its own credential: a second daemon cannot claim it',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
