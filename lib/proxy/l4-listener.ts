@@ -13,6 +13,8 @@ import type { PassiveHealth } from '../balancer/passive-health'
 import type { PortEntry, Route } from '../table/routing-table'
 import type { ConnectionLimit } from './connection-limit'
 import { classify } from './errors-map'
+import { readProxyHeader } from './proxy-protocol'
+import type { TrustedProxies } from './trusted-proxies'
 import { UpstreamReader } from './l4-upstream-read'
 import { Quiet } from './quiet'
 
@@ -22,11 +24,17 @@ export interface L4Options {
   maxTries: number
 }
 
+/** How long a trusted balancer's connection is watched for a PROXY header before it is bridged without one. */
+const PROXY_HEADER_WAIT_MS = 200
+const EMPTY = Buffer.alloc(0)
+
 /** One client connection being bridged. Fixed shape; handlers bound once per connection. */
 class Bridge {
   readonly client: Socket
   readonly route: Route
   readonly listener: L4Listener
+  /** Bytes read from the client before the bridge (past a balancer's PROXY header): they go first. */
+  readonly head: Buffer
   upstream: Socket | null = null
   ep: Endpoint | null = null
   /** Endpoints tried so far (connect failures). */
@@ -35,10 +43,11 @@ class Bridge {
   /** For shutdown: an idle connection is closed at once. */
   readonly quiet = new Quiet()
 
-  constructor (client: Socket, route: Route, listener: L4Listener) {
+  constructor (client: Socket, route: Route, listener: L4Listener, head: Buffer) {
     this.client = client
     this.route = route
     this.listener = listener
+    this.head = head
     client.on('error', () => { this.upstream?.destroy() })
     client.on('close', () => { this.#closed() })
   }
@@ -64,6 +73,7 @@ class Bridge {
       up.on('timeout', () => { up.destroy(); this.client.destroy() })
     }
     const client = this.client
+    if (this.head.length > 0) up.write(this.head)
     client.pipe(up)
     // Upstream data goes to the client from UpstreamReader; a full client stops the reads, 'drain' restarts them.
     client.on('drain', () => { up.resume() })
@@ -120,13 +130,15 @@ export class L4Listener {
   readonly options: L4Options
   readonly passive: PassiveHealth
   readonly #limit: ConnectionLimit
+  readonly #trusted: TrustedProxies
   readonly #bridges = new Set<Bridge>()
 
-  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth, limit: ConnectionLimit) {
+  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth, limit: ConnectionLimit, trusted: TrustedProxies) {
     this.entry = entry
     this.options = options
     this.passive = passive
     this.#limit = limit
+    this.#trusted = trusted
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => { this.#onConnection(socket) })
   }
 
@@ -155,6 +167,19 @@ export class L4Listener {
 
   #onConnection (client: Socket): void {
     if (!this.#limit.admit(client)) return
+    if (!this.#trusted.has(client.remoteAddress ?? '')) {
+      this.#bridge(client, EMPTY)
+      return
+    }
+    // A balancer in front may open with a PROXY header: it is stripped (and its client is who the session is for).
+    client.on('error', onEarlyError)
+    readProxyHeader(client, PROXY_HEADER_WAIT_MS, (_source, rest) => {
+      client.off('error', onEarlyError)
+      if (!client.destroyed) this.#bridge(client, rest)
+    })
+  }
+
+  #bridge (client: Socket, head: Buffer): void {
     const route = this.entry.single ?? this.entry.routes[0] ?? null
     if (route === null) {
       client.destroy()
@@ -162,7 +187,7 @@ export class L4Listener {
     }
     route.stats.tcpConnections++
     route.stats.tcpActive++
-    const bridge = new Bridge(client, route, this)
+    const bridge = new Bridge(client, route, this, head)
     this.#bridges.add(bridge)
     const ep = route.balancer.pick()
     if (ep === null) {
@@ -172,3 +197,5 @@ export class L4Listener {
     bridge.dial(ep)
   }
 }
+
+function onEarlyError (): void {}

@@ -98,7 +98,7 @@ export class ListenerSet {
   #open (entry: PortEntry): void {
     const impl = entry.protocol === 'http'
       ? new L7Listener(entry, this.#options.l7, this.#ctx, this.#shared)
-      : new L4Listener(entry, this.#options.l4, this.#passive, this.limit)
+      : new L4Listener(entry, this.#options.l4, this.#passive, this.limit, this.#shared.trusted)
     const l: Listener = { port: entry.port, protocol: entry.protocol, impl, state: 'opening', error: '', retry: null }
     this.#listeners.set(entry.port, l)
     // After it listens, a server fails only on accept (EMFILE when the process is out of descriptors):

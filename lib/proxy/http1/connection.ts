@@ -121,11 +121,15 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   sendSince = 0
   closed = false
 
-  constructor (socket: Socket, host: ConnectionHost, trusted: boolean) {
+  /**
+   * `head`: bytes already read from the socket (past a PROXY header), parsed
+   * first; `peer`: the client a trusted balancer's PROXY header named.
+   */
+  constructor (socket: Socket, host: ConnectionHost, trusted: boolean, head: Buffer = EMPTY, peer: string | null = null) {
     this.socket = socket
     this.#host = host
     this.trusted = trusted
-    this.remoteAddress = socket.remoteAddress ?? ''
+    this.remoteAddress = peer ?? socket.remoteAddress ?? ''
     this.idleSince = performance.now()
     let parser = freeParsers.pop()
     if (parser === undefined) {
@@ -145,6 +149,11 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     socket.on('close', onSocketClose)
     socket.on('error', onSocketError)
     ;(socket as SocketWithConn).conn = this
+    if (head.length > 0) {
+      this.#pending = head
+      handleOf(socket)?.readStop()
+      this.#scheduleParse()
+    }
   }
 
   get draining (): boolean { return this.#host.draining }
@@ -280,6 +289,10 @@ export class Http1Connection implements ExchangeOwner, BodySource {
           this.#parserPaused = true
           const at = ret.bytesParsed ?? 0
           if (at < buf.length) this.#pending = buf.subarray(at)
+          return
+        }
+        if (ret.code === 'HPE_PAUSED_H2_UPGRADE') {
+          this.#preface(buf.subarray(ret.bytesParsed ?? 0))
           return
         }
         this.#parseError(ret)

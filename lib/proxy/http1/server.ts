@@ -15,6 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { ConnectionLimit } from '../connection-limit'
 import type { TrustedProxies } from '../trusted-proxies'
+import { readProxyHeader } from '../proxy-protocol'
 import { Http1Connection, type ConnectionHost, type RequestHandler } from './connection'
 import { handleOf } from './llhttp'
 
@@ -95,8 +96,18 @@ export class Http1Server implements ConnectionHost {
       return
     }
     if (!this.#shared.limit.admit(socket)) return
-    const address = socket.remoteAddress
-    this.#connections.add(new Http1Connection(socket, this, this.#shared.trusted.has(address)))
+    const trusted = this.#shared.trusted
+    if (!trusted.has(socket.remoteAddress)) {
+      this.#connections.add(new Http1Connection(socket, this, false))
+      return
+    }
+    // A balancer in front may open with a PROXY header naming the real client (whose own headers are
+    // then not believed), or speak HTTP itself.
+    readProxyHeader(socket, this.#options.headersTimeout, (source, rest) => {
+      if (socket.destroyed) return
+      const peer = source?.address ?? null
+      this.#connections.add(new Http1Connection(socket, this, peer === null || trusted.has(peer), rest, peer))
+    })
   }
 
   /** Times out what overstayed (called by the shared sweep). */
