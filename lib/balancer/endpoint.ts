@@ -6,6 +6,7 @@
  * its pool, counters and ejection state survive unrelated changes.
  */
 import { Pool } from 'undici'
+import { FixedHistogram } from '../metrics/histogram'
 import { formatHostPort } from '../util/address'
 import { createLogger } from '../util/log'
 import type { Balancer } from './round-robin'
@@ -56,6 +57,8 @@ export class Endpoint {
   // hot-path counters, read at scrape time
   /** Responses by status class: index 1..5 = 1xx..5xx (0 unused). */
   readonly responses = new Float64Array(6)
+  /** L7 request duration through this endpoint, seconds (the dashboard's p99; not exported to Prometheus). */
+  readonly duration = new FixedHistogram()
 
   #pool: Pool | null = null
   readonly #poolOptions: PoolOptions

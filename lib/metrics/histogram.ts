@@ -25,3 +25,27 @@ export class FixedHistogram {
     this.count++
   }
 }
+
+/**
+ * The q-quantile of bucket counts (non-cumulative, FixedHistogram.counts'
+ * layout) with linear interpolation inside the bucket, as Prometheus'
+ * histogram_quantile does; null without observations. An answer in the
+ * +Inf bucket is the highest finite bound.
+ */
+export function quantile (q: number, counts: ArrayLike<number>, bounds: readonly number[]): number | null {
+  let total = 0
+  for (let i = 0; i < counts.length; i++) total += counts[i]
+  if (total <= 0) return null
+  const rank = q * total
+  let acc = 0
+  for (let i = 0; i < counts.length; i++) {
+    const before = acc
+    acc += counts[i]
+    if (acc >= rank && counts[i] > 0) {
+      if (i >= bounds.length) return bounds[bounds.length - 1]
+      const lower = i === 0 ? 0 : bounds[i - 1]
+      return lower + (bounds[i] - lower) * ((rank - before) / counts[i])
+    }
+  }
+  return bounds[bounds.length - 1]
+}

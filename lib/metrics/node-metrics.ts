@@ -1,10 +1,15 @@
 /**
- * The node's Prometheus registries. Every data-plane metric is read at scrape
- * time from counters the hot path keeps as plain numbers; prom-client's own
- * label machinery is never touched per request.
+ * The node's metrics. Every data-plane metric is read at scrape time from
+ * counters the hot path keeps as plain numbers; prom-client's own label
+ * machinery is never touched per request. README "Metrics" lists each name
+ * (test/metrics/documented.test.ts holds the two to each other).
  *
  * Data-plane metrics live where the listeners are (the node process, or each
  * worker with --workers N); control metrics (probes) where the prober runs.
+ * Conventions (Prometheus'): counters end in `_total`; status as
+ * `code_class` (1xx..5xx, what the hot path counts); ages are `_seconds`
+ * gauges, instants `_timestamp_seconds` (Unix time); every series carries
+ * `node`.
  */
 import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { PassiveHealth } from '../balancer/passive-health'
@@ -13,9 +18,12 @@ import type { ListenerSet } from '../proxy/listeners'
 import { L7Listener } from '../proxy/l7-listener'
 import type { RegistryFeed } from '../registry/feed'
 import type { TableSource } from '../table/table-source'
-import type { Route } from '../table/routing-table'
-import { CollectedMetric, histogramSamples, type Aggregator, type Sample } from './collected'
-import { UPSTREAM_ERROR_KINDS } from './route-stats'
+import { CollectedMetric, bucketLabels, emitHistogram, metricDef, routeMetricDef, type Emit, type MetricDef } from './collected'
+import type { FixedHistogram } from './histogram'
+import { LabelSet } from './label-set'
+import { routeLabels } from './route-labels'
+import { ScrapeViews } from './scrape-view'
+import { MetricsPage } from './metrics-page'
 
 export interface DataPlaneSources {
   feed: RegistryFeed
@@ -24,14 +32,145 @@ export interface DataPlaneSources {
   passive: PassiveHealth
 }
 
-const CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx']
-
-type Define = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', collect: (out: Sample[]) => void, aggregator?: Aggregator) => void
-
-function definer (registry: Registry): Define {
-  return (name, help, type, collect, aggregator) => { new CollectedMetric(name, help, type, collect, aggregator).register(registry) }
+const NONE = LabelSet.EMPTY
+const OPEN = new LabelSet({ state: 'open' })
+const FAILED = new LabelSet({ state: 'failed' })
+/** Bucket label sets of an unlabelled histogram, made once. */
+const unlabelled = new WeakMap<FixedHistogram, LabelSet[]>()
+function emitUnlabelled (emit: Emit, h: FixedHistogram): void {
+  let buckets = unlabelled.get(h)
+  if (buckets === undefined) unlabelled.set(h, buckets = bucketLabels(NONE, h.bounds))
+  emitHistogram(emit, h, NONE, buckets)
 }
 
+/** The metrics of routes and endpoints (services, ports, endpoints). */
+function routeMetrics (): MetricDef[] {
+  return [
+    routeMetricDef('mesh_http_requests_total', 'HTTP responses by service, endpoint and status class (endpoint "none": answered by the proxy itself).', 'counter', (emit, views) => {
+      for (const v of views) {
+        if (v.route.protocol !== 'http') continue
+        const l = routeLabels(v.route.stats)
+        for (const list of [v.endpoints, v.retiredEndpoints]) {
+          for (const ep of list) {
+            const sets = l.endpoint(ep)
+            for (let c = 1; c <= 5; c++) if (ep.responses[c] > 0) emit(sets[c], ep.responses[c])
+          }
+        }
+        const g = v.route.stats.generated
+        for (let c = 1; c <= 5; c++) if (g[c] > 0) emit(l.generated[c], g[c])
+      }
+    }),
+    routeMetricDef('mesh_http_request_duration_seconds', 'HTTP request duration, arrival to last response byte.', 'histogram', (emit, views) => {
+      // A route that never forwarded a request has no series (like prom-client's labelled histograms):
+      // a node publishing thousands of idle services would otherwise render thousands of empty ones per scrape.
+      for (const v of views) {
+        const s = v.route.stats
+        if (s.protocol !== 'http' || s.duration.count === 0) continue
+        const l = routeLabels(s)
+        emitHistogram(emit, s.duration, l.base, l.durationBuckets)
+      }
+    }),
+    routeMetricDef('mesh_upstream_errors_total', 'Upstream errors by kind (connect, timeout, reset, protocol, local, queue).', 'counter', (emit, views) => {
+      for (const v of views) {
+        const errors = v.route.stats.upstreamErrors
+        const l = routeLabels(v.route.stats)
+        for (let i = 0; i < errors.length; i++) if (errors[i] > 0) emit(l.errors[i], errors[i])
+      }
+    }),
+    routeMetricDef('mesh_tcp_connections_total', 'L4 connections accepted.', 'counter', (emit, views) => {
+      for (const v of views) if (v.route.protocol === 'tcp') emit(routeLabels(v.route.stats).base, v.route.stats.tcpConnections)
+    }),
+    routeMetricDef('mesh_tcp_connections_active', 'L4 connections open now.', 'gauge', (emit, views) => {
+      for (const v of views) if (v.route.protocol === 'tcp' && !v.retired) emit(routeLabels(v.route.stats).base, v.route.stats.tcpActive)
+    }),
+    routeMetricDef('mesh_tcp_bytes_total', 'L4 bytes by direction (in = from clients, out = to clients), counted when connections close.', 'counter', (emit, views) => {
+      for (const v of views) {
+        if (v.route.protocol !== 'tcp') continue
+        const l = routeLabels(v.route.stats)
+        emit(l.bytesIn, v.route.stats.bytesIn)
+        emit(l.bytesOut, v.route.stats.bytesOut)
+      }
+    }),
+    routeMetricDef('mesh_endpoints', 'Endpoints by health: healthy (in rotation), ejected (passive, this node), unhealthy (listed but not running or failing its check).', 'gauge', (emit, views) => {
+      for (const v of views) {
+        if (v.retired) continue
+        let ejected = 0
+        for (const ep of v.endpoints) if (ep.ejected) ejected++
+        const l = routeLabels(v.route.stats)
+        emit(l.healthy, v.endpoints.length - ejected)
+        emit(l.ejected, ejected)
+        emit(l.unhealthy, v.route.unhealthy)
+      }
+    }, 'max')
+  ]
+}
+
+/** The node's view of the registry, its tables and its listeners. */
+function nodeMetrics (src: DataPlaneSources, startedAt: number): MetricDef[] {
+  return [
+    metricDef('mesh_ejections_total', 'Passive ejections on this node.', 'counter', (emit) => { emit(NONE, src.passive.ejections) }),
+    metricDef('mesh_registry_up', '1 when the Redis registry is reachable.', 'gauge', (emit) => { emit(NONE, src.feed.up ? 1 : 0) }, 'min'),
+    metricDef('mesh_registry_revision', 'Registry revision of the table this node serves.', 'gauge', (emit) => { emit(NONE, src.tables.current().rev) }, 'min'),
+    metricDef('mesh_registry_last_sync_timestamp_seconds', 'When this node last heard from the registry (Unix time; 0: never).', 'gauge', (emit) => {
+      emit(NONE, src.feed.lastSyncAt / 1000)
+    }, 'min'),
+    metricDef('mesh_registry_sync_age_seconds', 'Seconds since this node last heard from the registry (since it started, when it never did).', 'gauge', (emit) => {
+      emit(NONE, (Date.now() - (src.feed.lastSyncAt === 0 ? startedAt : src.feed.lastSyncAt)) / 1000)
+    }, 'max'),
+    metricDef('mesh_registry_full_reads_total', 'Full registry reads (start, reconnect, gap, periodic).', 'counter', (emit) => { emit(NONE, src.feed.fullReads) }),
+    metricDef('mesh_change_propagation_seconds', 'Registry write to table served on this node.', 'histogram', (emit) => {
+      emitUnlabelled(emit, src.tables.propagation)
+    }),
+    metricDef('mesh_table_rebuild_seconds', 'Time to build a routing-table snapshot.', 'histogram', (emit) => {
+      emitUnlabelled(emit, src.tables.rebuild)
+    }),
+    metricDef('mesh_listeners', 'Published-port listeners by state (open, failed).', 'gauge', (emit) => {
+      let open = 0
+      let failed = 0
+      for (const l of src.listeners.listeners.values()) { if (l.state === 'open') open++; else if (l.state === 'failed') failed++ }
+      emit(OPEN, open)
+      emit(FAILED, failed)
+    }, 'max'),
+    metricDef('mesh_http_connections_active', 'HTTP client connections open now, by published port.', 'gauge', (emit) => {
+      for (const l of src.listeners.listeners.values()) if (l.impl instanceof L7Listener) emit(portLabels(l.port).base, l.impl.connections)
+    }),
+    metricDef('mesh_http_client_timeouts_total', 'HTTP client connections cut by a client timeout, by published port and kind (head: clientHeadersTimeout, request: clientRequestTimeout, send: clientSendTimeout).', 'counter', (emit) => {
+      for (const l of src.listeners.listeners.values()) {
+        if (!(l.impl instanceof L7Listener)) continue
+        const t = l.impl.timeouts
+        const p = portLabels(l.port)
+        emit(p.head, t.head)
+        emit(p.request, t.request)
+        emit(p.send, t.send)
+      }
+    }),
+    metricDef('mesh_connections_active', 'Client connections open now, every published port (L7 and L4) together.', 'gauge', (emit) => { emit(NONE, src.listeners.limit.active) }),
+    metricDef('mesh_connections_refused_total', 'Client connections closed at accept because proxy.maxConnections were open.', 'counter', (emit) => { emit(NONE, src.listeners.limit.refused) }),
+    metricDef('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (emit) => { emit(NONE, src.listeners.bindFailures) })
+  ]
+}
+
+interface PortLabels { base: LabelSet, head: LabelSet, request: LabelSet, send: LabelSet }
+const ports = new Map<number, PortLabels>()
+function portLabels (port: number): PortLabels {
+  let p = ports.get(port)
+  if (p === undefined) {
+    const base = new LabelSet({ port })
+    ports.set(port, p = { base, head: base.with({ kind: 'head' }), request: base.with({ kind: 'request' }), send: base.with({ kind: 'send' }) })
+  }
+  return p
+}
+
+/** Every data-plane metric of a node (or of one worker). */
+export function dataPlaneMetrics (src: DataPlaneSources, startedAt = Date.now()): MetricDef[] {
+  return [...routeMetrics(), ...nodeMetrics(src, startedAt)]
+}
+
+export function controlMetrics (prober: Prober): MetricDef[] {
+  return [metricDef('mesh_health_probes_total', 'Active checks run by this node (it owns the endpoints it probes).', 'counter', (emit) => { emit(NONE, prober.probes) })]
+}
+
+/** prom-client registry: Node's process metrics (and, in workers, the data plane for the primary to aggregate). */
 export function createRegistry (node: string, processMetrics: boolean): Registry {
   const registry = new Registry()
   registry.setDefaultLabels({ node })
@@ -39,91 +178,18 @@ export function createRegistry (node: string, processMetrics: boolean): Registry
   return registry
 }
 
-export function addControlMetrics (registry: Registry, prober: Prober): void {
-  definer(registry)('mesh_health_probes_total', 'Active checks run by this node (it owns the endpoints it probes).', 'counter', (out) => { out.push({ labels: {}, value: prober.probes }) })
+/** Registers the data-plane metrics in a prom-client registry (a --workers worker: the primary aggregates them). */
+export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources): void {
+  const views = new ScrapeViews(src.tables)
+  dataPlaneMetrics(src).forEach((def, i) => { new CollectedMetric(def, views, i === 0).register(registry) })
 }
 
-export function addDataPlaneMetrics (registry: Registry, src: DataPlaneSources): void {
-  const m = definer(registry)
-  const routes = (): Route[] => {
-    const out: Route[] = []
-    for (const entry of src.tables.current().ports.values()) for (const r of entry.routes) out.push(r)
-    return out
-  }
+export function addControlMetrics (registry: Registry, prober: Prober): void {
+  for (const def of controlMetrics(prober)) new CollectedMetric(def, null).register(registry)
+}
 
-  m('mesh_http_requests_total', 'HTTP requests by service, endpoint and status class (endpoint "none": answered by the proxy itself).', 'counter', (out) => {
-    for (const r of routes()) {
-      for (const ep of r.balancer.endpoints) {
-        for (let c = 1; c <= 5; c++) if (ep.responses[c] > 0) out.push({ labels: { service: r.service, port: r.port, endpoint: ep.address, code: CLASSES[c] }, value: ep.responses[c] })
-      }
-      for (let c = 1; c <= 5; c++) if (r.stats.generated[c] > 0) out.push({ labels: { service: r.service, port: r.port, endpoint: 'none', code: CLASSES[c] }, value: r.stats.generated[c] })
-    }
-  })
-  m('mesh_http_request_duration_seconds', 'HTTP request duration, arrival to last response byte.', 'histogram', (out) => {
-    // A route that never forwarded a request has no series (like prom-client's labelled histograms):
-    // a node publishing thousands of idle services would otherwise render thousands of empty ones per scrape.
-    for (const r of routes()) if (r.protocol === 'http' && r.stats.duration.count > 0) histogramSamples('mesh_http_request_duration_seconds', r.stats.duration, { service: r.service, port: r.port }, out)
-  })
-  m('mesh_upstream_errors_total', 'Upstream errors by kind (connect, timeout, reset, protocol).', 'counter', (out) => {
-    for (const r of routes()) {
-      UPSTREAM_ERROR_KINDS.forEach((kind, i) => { if (r.stats.upstreamErrors[i] > 0) out.push({ labels: { service: r.service, port: r.port, kind }, value: r.stats.upstreamErrors[i] }) })
-    }
-  })
-  m('mesh_tcp_connections_total', 'L4 connections accepted.', 'counter', (out) => {
-    for (const r of routes()) if (r.protocol === 'tcp') out.push({ labels: { service: r.service, port: r.port }, value: r.stats.tcpConnections })
-  })
-  m('mesh_tcp_connections_active', 'L4 connections open now.', 'gauge', (out) => {
-    for (const r of routes()) if (r.protocol === 'tcp') out.push({ labels: { service: r.service, port: r.port }, value: r.stats.tcpActive })
-  })
-  m('mesh_tcp_bytes_total', 'L4 bytes by direction (in = from clients, out = to clients), counted when connections close.', 'counter', (out) => {
-    for (const r of routes()) {
-      if (r.protocol !== 'tcp') continue
-      out.push({ labels: { service: r.service, port: r.port, direction: 'in' }, value: r.stats.bytesIn })
-      out.push({ labels: { service: r.service, port: r.port, direction: 'out' }, value: r.stats.bytesOut })
-    }
-  })
-  m('mesh_endpoints', 'Endpoints by health: healthy (in rotation), ejected (passive, local), unhealthy (active check).', 'gauge', (out) => {
-    for (const r of routes()) {
-      let ejected = 0
-      for (const ep of r.balancer.endpoints) if (ep.ejected) ejected++
-      out.push({ labels: { service: r.service, port: r.port, health: 'healthy' }, value: r.balancer.endpoints.length - ejected })
-      out.push({ labels: { service: r.service, port: r.port, health: 'ejected' }, value: ejected })
-      out.push({ labels: { service: r.service, port: r.port, health: 'unhealthy' }, value: r.unhealthy })
-    }
-  }, 'max')
-  m('mesh_ejections_total', 'Passive ejections on this node.', 'counter', (out) => { out.push({ labels: {}, value: src.passive.ejections }) })
-  m('registry_up', '1 when the Redis registry is reachable.', 'gauge', (out) => { out.push({ labels: {}, value: src.feed.up ? 1 : 0 }) }, 'min')
-  m('mesh_registry_revision', 'Registry revision of the table this node serves.', 'gauge', (out) => { out.push({ labels: {}, value: src.tables.current().rev }) }, 'min')
-  m('mesh_registry_last_sync_seconds', 'Seconds since this node last heard from the registry.', 'gauge', (out) => {
-    out.push({ labels: {}, value: src.feed.lastSyncAt === 0 ? -1 : (Date.now() - src.feed.lastSyncAt) / 1000 })
-  }, 'max')
-  m('mesh_registry_full_reads_total', 'Full registry reads (start, reconnect, gap, periodic).', 'counter', (out) => { out.push({ labels: {}, value: src.feed.fullReads }) })
-  m('mesh_change_propagation_seconds', 'Registry write to table served on this node.', 'histogram', (out) => {
-    histogramSamples('mesh_change_propagation_seconds', src.tables.propagation, {}, out)
-  })
-  m('mesh_table_rebuild_seconds', 'Time to build a routing-table snapshot.', 'histogram', (out) => {
-    histogramSamples('mesh_table_rebuild_seconds', src.tables.rebuild, {}, out)
-  })
-  m('mesh_listeners', 'Published-port listeners by state (open, failed).', 'gauge', (out) => {
-    let open = 0
-    let failed = 0
-    for (const l of src.listeners.listeners.values()) { if (l.state === 'open') open++; else if (l.state === 'failed') failed++ }
-    out.push({ labels: { state: 'open' }, value: open })
-    out.push({ labels: { state: 'failed' }, value: failed })
-  }, 'max')
-  m('mesh_http_connections_active', 'HTTP client connections open now, by published port.', 'gauge', (out) => {
-    for (const l of src.listeners.listeners.values()) if (l.impl instanceof L7Listener) out.push({ labels: { port: l.port }, value: l.impl.connections })
-  })
-  m('mesh_http_client_timeouts_total', 'HTTP client connections cut by a client timeout, by published port and kind (head: clientHeadersTimeout, request: clientRequestTimeout, send: clientSendTimeout).', 'counter', (out) => {
-    for (const l of src.listeners.listeners.values()) {
-      if (!(l.impl instanceof L7Listener)) continue
-      const t = l.impl.timeouts
-      out.push({ labels: { port: l.port, kind: 'head' }, value: t.head })
-      out.push({ labels: { port: l.port, kind: 'request' }, value: t.request })
-      out.push({ labels: { port: l.port, kind: 'send' }, value: t.send })
-    }
-  })
-  m('mesh_connections_active', 'Client connections open now, every published port (L7 and L4) together.', 'gauge', (out) => { out.push({ labels: {}, value: src.listeners.limit.active }) })
-  m('mesh_connections_refused_total', 'Client connections closed at accept because proxy.maxConnections were open.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.limit.refused }) })
-  m('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (out) => { out.push({ labels: {}, value: src.listeners.bindFailures }) })
+/** A single-process node's /metrics: the data plane and control metrics rendered by MetricsPage, Node's process metrics by prom-client. */
+export function createMetricsPage (node: string, src: DataPlaneSources, prober: Prober): MetricsPage {
+  const registry = createRegistry(node, true)
+  return new MetricsPage(node, [...dataPlaneMetrics(src), ...controlMetrics(prober)], new ScrapeViews(src.tables), registry)
 }

@@ -16,7 +16,7 @@ t.test('--workers 2 shares the listeners across processes; /metrics adds them up
   }
   t.same([...seen].sort(), ['a', 'b'], 'both endpoints answer')
   t.equal(await node.metric('mesh_http_requests_total') - before, 40, '/metrics on the primary sums the workers')
-  t.equal(await node.metric('registry_up'), 1)
+  t.equal(await node.metric('mesh_registry_up'), 1)
   t.equal(await node.stop(), 0, 'exit 0 after SIGTERM')
   t.equal(a.sockets.size + b.sockets.size, 0, 'no upstream connection left open')
 })

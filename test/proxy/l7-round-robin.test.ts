@@ -18,6 +18,6 @@ t.test('three nodes each spread requests exactly round robin over every endpoint
     }
     t.same(counts, { a: 10, b: 10, c: 10 }, `${node.name}: 30 requests, 10 per endpoint`)
   }
-  const total = await nodes[0].metric('mesh_http_requests_total', 'code="2xx"')
+  const total = await nodes[0].metric('mesh_http_requests_total', 'code_class="2xx"')
   t.ok(total >= 30, `node metrics count the requests (${total})`)
 })

@@ -55,11 +55,11 @@ t.test('upgrade offers through the L7 port', async (t) => {
   })
 
   t.test('upgrades are counted by their real status', async (t) => {
-    const before101 = await node.metric('mesh_http_requests_total', 'code="1xx"')
+    const before101 = await node.metric('mesh_http_requests_total', 'code_class="1xx"')
     const c = Raw.open(t, node.addr, 8080).send(`GET /chat HTTP/1.1\r\nHost: x\r\n${WS}\r\n`)
     await c.until(/^HTTP\/1\.1 101 /, 'the 101')
     c.socket.destroy()
-    await waitFor(async () => await node.metric('mesh_http_requests_total', 'code="1xx"') === (Number.isNaN(before101) ? 1 : before101 + 1), { what: 'one more 1xx' })
-    t.ok(await node.metric('mesh_http_requests_total', 'code="4xx"') >= 1, 'the declined upgrade counted as 4xx, not 1xx')
+    await waitFor(async () => await node.metric('mesh_http_requests_total', 'code_class="1xx"') === (Number.isNaN(before101) ? 1 : before101 + 1), { what: 'one more 1xx' })
+    t.ok(await node.metric('mesh_http_requests_total', 'code_class="4xx"') >= 1, 'the declined upgrade counted as 4xx, not 1xx')
   })
 })

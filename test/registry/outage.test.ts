@@ -41,11 +41,11 @@ t.test('Redis stopped then restarted empty: zero failed requests, state restored
 
   const loops = nodes.map((n) => loop(`http://${n.addr}:8080/`, 50_000, 20_000))
   await redis.stop()
-  await waitFor(async () => (await nodes[0].metric('registry_up')) === 0, { what: 'registry_up 0 while Redis is down' })
+  await waitFor(async () => (await nodes[0].metric('mesh_registry_up')) === 0, { what: 'mesh_registry_up 0 while Redis is down' })
   const during = await httpGet(`http://${nodes[1].addr}:8080/`)
   t.equal(during.status, 200, 'still serving from the last-known-good table while Redis is down')
   await redis.start()
-  for (const n of nodes) await waitFor(async () => (await n.metric('registry_up')) === 1, { timeout: 10_000, what: `registry_up back to 1 on ${n.name}` })
+  for (const n of nodes) await waitFor(async () => (await n.metric('mesh_registry_up')) === 1, { timeout: 10_000, what: `mesh_registry_up back to 1 on ${n.name}` })
   const results = await Promise.all(loops.map(async (l) => await l.stop()))
   for (const [i, r] of results.entries()) {
     t.equal(r.failed, 0, `${nodes[i].name}: no failed request through the outage (${r.ok} ok)`)
