@@ -11,7 +11,7 @@ import { hostname } from 'node:os'
 import { parse as parseYaml } from 'yaml'
 import { MeshError } from '../errors'
 import { parseDuration } from '../util/duration'
-import { parseHostPort } from '../util/address'
+import { formatHostPort, parseHostPort, parsePort } from '../util/address'
 import { redactUrl } from '../util/redact'
 import { SCHEMA, type Config, type Kind } from './schema'
 import { parseCidrList } from './cidrs'
@@ -125,6 +125,8 @@ function coerce (key: string, kind: Kind, value: unknown): unknown {
     case 'hostport': {
       const text = String(value ?? '')
       if (text === '' && kind.optional) return ''
+      // A bare port (node.admin): on the advertise address, resolved below; never every interface unless named.
+      if (/^:?\d+$/.test(text)) { try { parsePort(text.replace(':', ''), key) } catch { throw bad(key, value, 'HOST:PORT or PORT') } return text }
       try { parseHostPort(text, key) } catch { throw bad(key, value, 'HOST:PORT') }
       return text
     }
@@ -186,18 +188,20 @@ export function loadConfig (options: LoadOptions = {}): Config {
     }
   }
   if (out.node.name === '') out.node.name = hostname()
-  checkRedis(out.redis)
+  checkRedis(out.redis, out.node)
   if (out.node.bind === '') out.node.bind = out.node.advertise
+  if (/^:?\d+$/.test(out.node.admin as string)) out.node.admin = formatHostPort(out.node.advertise as string, Number((out.node.admin as string).replace(':', '')))
   for (const section of Object.values(out)) Object.freeze(section)
   return Object.freeze(out) as unknown as Config
 }
 
 /**
  * What the redis keys promise together: TLS files only for a TLS URL, a
- * client certificate with its key (and they match), and `waitReplicas: auto`
- * resolved (1 through Sentinel, 0 for one server).
+ * client certificate with its key (and they match), `waitReplicas: auto`
+ * resolved (1 through Sentinel, 0 for one server), and a replica wait short
+ * enough for the heartbeats queued behind it on the same connection.
  */
-function checkRedis (redis: Record<string, unknown>): void {
+function checkRedis (redis: Record<string, unknown>, node: Record<string, unknown>): void {
   const url = redis.url as string
   const target = parseRedisUrl(url)
   const files = { tlsCa: redis.tlsCa as string, tlsCert: redis.tlsCert as string, tlsKey: redis.tlsKey as string }
@@ -226,6 +230,12 @@ function checkRedis (redis: Record<string, unknown>): void {
     if (!matches) throw fail(`config keys redis.tlsCert and redis.tlsKey: ${files.tlsKey} is not the private key of the certificate in ${files.tlsCert}`)
   }
   if (redis.waitReplicas === -1) redis.waitReplicas = target.kind === 'sentinel' ? 1 : 0
+  const wait = redis.waitTimeout as number
+  const ttl = node.heartbeatTtl as number
+  if ((redis.waitReplicas as number) > 0 && wait * 2 > ttl) {
+    throw fail(`config key redis.waitTimeout: ${wait} ms is more than half of node.heartbeatTtl (${ttl} ms): a write waiting for replicas holds the node's registry connection, ` +
+      'and its heartbeats wait behind it; lower redis.waitTimeout or raise node.heartbeatTtl (or set redis.waitReplicas 0)')
+  }
 }
 
 /**

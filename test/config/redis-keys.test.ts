@@ -44,6 +44,10 @@ t.test('redis.waitReplicas: auto is 1 through Sentinel, 0 for one server; a numb
   t.equal(loadConfig({ env: { MESH_REDIS_WAIT_REPLICAS: '2' } }).redis.waitReplicas, 2, 'set: as given')
   t.equal(loadConfig({ env: {}, overrides: { 'redis.url': 'redis+sentinel://h1/mesh', 'redis.waitReplicas': '0' } }).redis.waitReplicas, 0, '0 turns it off')
   t.equal(loadConfig({ env: {} }).redis.waitTimeout, 1000)
+  refused(t, { 'redis.url': 'redis+sentinel://h1/mesh', 'node.heartbeatTtl': '1s' }, /config key redis\.waitTimeout: 1000 ms is more than half of node\.heartbeatTtl \(1000 ms\).*heartbeats wait behind it/,
+    'a wait longer than half a heartbeat TTL')
+  t.ok(loadConfig({ env: {}, overrides: { 'redis.url': 'redis+sentinel://h1/mesh', 'node.heartbeatTtl': '1s', 'redis.waitTimeout': '400ms' } }), 'a shorter wait fits')
+  t.ok(loadConfig({ env: {}, overrides: { 'node.heartbeatTtl': '1s' } }), 'no wait (one server): no such limit')
   refused(t, { 'redis.waitReplicas': 'some' }, /redis\.waitReplicas: "some" is not auto or an integer from 0 to 16/, 'a word')
   refused(t, { 'redis.waitReplicas': '17' }, /is not auto or an integer from 0 to 16/, 'too many')
   const dir = mkdtempSync(join(tmpdir(), 'mesh-config-'))
