@@ -1,7 +1,8 @@
 /**
  * How the CLI prints registry values the way docker does: ages
- * ("8 seconds ago"), published ports ("*:8080->80/http"), task names
- * ("nginx1.3"), capitalised states.
+ * ("8 seconds ago"), published ports ("*:8080->80/tcp": every port is TCP
+ * on the wire; whether the mesh routes it at L7 or L4 is the ROUTING
+ * column's and inspect's), task names ("nginx1.3"), capitalised states.
  */
 import type { PublishedPort, ServiceSpec, TaskRecord } from '../registry/types'
 
@@ -32,11 +33,22 @@ export function capitalise (text: string): string {
 }
 
 export function formatPort (p: PublishedPort): string {
-  return `*:${p.published}->${p.target}/${p.protocol}`
+  return `*:${p.published}->${p.target}/tcp`
 }
 
 export function formatPorts (ports: PublishedPort[]): string {
   return ports.map(formatPort).join(', ')
+}
+
+/** How the mesh routes a port: L7 (HTTP, per request) or L4 (TCP, per connection). */
+export function routingOf (p: PublishedPort): string {
+  return p.protocol === 'tcp' ? 'L4' : 'L7'
+}
+
+/** `L7`; ports routed differently: one per port, in the order of PORTS (`L7, L4`). */
+export function formatRouting (ports: PublishedPort[]): string {
+  const each = ports.map(routingOf)
+  return new Set(each).size <= 1 ? (each[0] ?? '') : each.join(', ')
 }
 
 /** `nginx1.3`, or `nginx1.<node id>` in global mode. */
@@ -50,6 +62,8 @@ export function formatCommand (command: string[]): string {
   return command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')
 }
 
+/** docker's formatter.Ellipsis: at most `max` characters, the last one `…` when cut. */
 export function truncate (text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+  const chars = [...text]
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
 }

@@ -1,60 +1,58 @@
 #!/usr/bin/env node
 /**
- * `mesh`: the command-line entry. Finds the command in COMMANDS, loads its
- * module lazily and runs it; every command module exports
- * `run(argv): Promise<number>` (the exit code).
+ * `mesh`: the command-line entry. Finds the command in the command table
+ * (command-table.ts), loads its module lazily and runs it; every command
+ * module exports `run(argv): Promise<number>` (the exit code) and, for
+ * help and completion, its flag `SPEC`.
  *
- * Errors: a MeshError prints one line `mesh: error: <message>` and exits 1
- * (2 for usage errors). Commands validate everything before writing.
+ * Errors: a MeshError prints one line `mesh: error: <message>`; the exit
+ * code follows one table (exit-codes.ts: 0 ok, 1 failed, 2 usage). Output
+ * whose reader went away (`mesh up | head -1`) is dropped, not a crash:
+ * the command still finishes what it started.
  */
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { debuglog } from 'node:util'
 import { MeshError, isMeshError } from '../errors'
 import { hasSecret, redactUrl } from '../util/redact'
+import { COMMANDS, GROUPS } from './command-table'
+import { EXIT_FAILED, exitCodeOf } from './exit-codes'
+import type { CommandSpec } from './flags'
+import { describeCommands } from './help'
+import { red } from './terminal'
 
 const debug = debuglog('mesh:cli')
 
 type Run = (argv: string[]) => Promise<number>
 
-/** Command words -> module under ./commands (required only when used). */
-export const COMMANDS: Record<string, { module: string, summary: string }> = {
-  'service create': { module: 'service-create', summary: 'Create a service' },
-  'service ls': { module: 'service-ls', summary: 'List services' },
-  'service ps': { module: 'service-ps', summary: 'List the tasks of one or more services' },
-  'service inspect': { module: 'service-inspect', summary: 'Display a service spec as JSON' },
-  'service update': { module: 'service-update', summary: 'Update a service (rolling update when command, env or ports change)' },
-  'service scale': { module: 'service-scale', summary: 'Scale one or more replicated services (web=5 api=2)' },
-  'service rollback': { module: 'service-rollback', summary: 'Revert a service to its previous spec' },
-  'service logs': { module: 'service-logs', summary: 'Fetch the aggregated logs of a service' },
-  'service rm': { module: 'service-rm', summary: 'Remove one or more services' },
-  'node start': { module: 'node-start', summary: 'Run a node daemon (routing mesh, agent, scheduler with --manager)' },
-  'node ls': { module: 'node-ls', summary: 'List nodes' },
-  'node update': { module: 'node-update', summary: 'Set a node\'s availability (active, pause, drain)' },
-  'node rm': { module: 'node-rm', summary: 'Remove a node that is down (or --force)' },
-  init: { module: 'init', summary: 'Create a cluster in a new Redis registry (then add nodes with node start)' },
-  up: { module: 'up', summary: 'Start a single-machine cluster' },
-  down: { module: 'down', summary: 'Stop the cluster started by mesh up' },
-  whoami: { module: 'whoami', summary: 'A tiny HTTP server answering its name (a task to curl)' }
-}
+export { COMMANDS } from './command-table'
 
-const GROUPS = new Set(['service', 'node'])
-
+/** `mesh --help`, or a group's (`mesh service --help`). */
 export function help (group?: string): string {
-  const lines = ['Usage: mesh COMMAND [FLAGS]', '', 'Commands:']
-  for (const [words, c] of Object.entries(COMMANDS)) {
-    if (group !== undefined && !words.startsWith(`${group} `)) continue
-    lines.push(`  ${words.padEnd(18)} ${c.summary}`)
-  }
-  lines.push('', 'Global flags:', '  --redis URL    registry (default: MESH_REDIS_URL or redis://127.0.0.1:6379)',
-    '  -h, --help     help for a command (mesh service create --help)')
-  return lines.join('\n') + '\n'
+  return describeCommands(group)
 }
 
 function usage (message: string): MeshError {
   return new MeshError('MESH_ERR_USAGE', `${message} (see mesh --help)`)
 }
 
+/** The package version: the nearest package.json above this file (dist/lib/cli or lib/cli). */
+export function version (): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'routemesh' && typeof pkg.version === 'string') return pkg.version
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    if (dirname(dir) === dir) return 'unknown'
+  }
+}
+
+type Resolved = { words: string, rest: string[] } | { help: string } | { version: string }
+
 /** Resolves argv to a command and the arguments left for it. */
-export function resolve (input: string[]): { words: string, rest: string[] } | { help: string } {
+export function resolve (input: string[]): Resolved {
   // Global flags may come before the command (`mesh --redis URL service ls`): hand them to the command.
   const globals: string[] = []
   let argv = input
@@ -72,10 +70,11 @@ export function resolve (input: string[]): { words: string, rest: string[] } | {
   return 'rest' in found ? { words: found.words, rest: [...globals, ...found.rest] } : found
 }
 
-function route (argv: string[]): { words: string, rest: string[] } | { help: string } {
+function route (argv: string[]): Resolved {
   const [first, second] = argv
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') return { help: help() }
-  if (GROUPS.has(first)) {
+  if (first === undefined || first === '--help' || first === '-h') return { help: help() }
+  if (first === '--version' || first === '-v') return { version: `mesh version ${version()}\n` }
+  if (GROUPS[first] !== undefined) {
     if (second === undefined || second === '--help' || second === '-h') return { help: help(first) }
     const words = `${first} ${second}`
     if (COMMANDS[words] === undefined) throw usage(`unknown command "mesh ${words}"`)
@@ -85,6 +84,18 @@ function route (argv: string[]): { words: string, rest: string[] } | { help: str
   return { words: first, rest: argv.slice(1) }
 }
 
+/** A command's module (run and SPEC). */
+export function loadCommand (words: string): { run: Run, SPEC?: CommandSpec } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(`./commands/${COMMANDS[words].module}`) as { run: Run, SPEC?: CommandSpec }
+}
+
+/** One error line, as every command prints it. */
+export function printError (err: unknown, out: NodeJS.WritableStream = process.stderr): void {
+  const message = err instanceof Error ? err.message : String(err)
+  out.write(`${red(out)('mesh: error:')} ${message}\n`)
+}
+
 export async function main (argv: string[]): Promise<number> {
   try {
     const found = resolve(argv)
@@ -92,22 +103,24 @@ export async function main (argv: string[]): Promise<number> {
       process.stdout.write(found.help)
       return 0
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(`./commands/${COMMANDS[found.words].module}`) as { run: Run }
-    return await mod.run(found.rest)
+    if ('version' in found) {
+      process.stdout.write(found.version)
+      return 0
+    }
+    return await loadCommand(found.words).run(found.rest)
   } catch (err) {
     if (isMeshError(err)) {
-      process.stderr.write(`mesh: error: ${err.message}\n`)
-      return err.code === 'MESH_ERR_USAGE' ? 2 : 1
+      printError(err)
+      return exitCodeOf(err)
     }
     const e = err as NodeJS.ErrnoException
     if (e?.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes('/commands/')) {
-      process.stderr.write(`mesh: error: command "${argv.slice(0, 2).join(' ')}" is not built into this copy of mesh\n`)
-      return 1
+      printError(`command "${argv.slice(0, 2).join(' ')}" is not built into this copy of mesh`)
+      return EXIT_FAILED
     }
-    process.stderr.write(`mesh: error: ${e instanceof Error ? e.message : String(e)}\n`)
+    printError(e instanceof Error ? e.message : String(e))
     debug('%s', e instanceof Error ? e.stack : '')
-    return 1
+    return EXIT_FAILED
   }
 }
 
@@ -122,14 +135,32 @@ export function hideArgvSecrets (): void {
   if (hasSecret(line)) process.title = redactUrl(line)
 }
 
+/**
+ * A reader that went away (`mesh up | head -1`, a closed terminal) makes
+ * writes fail with EPIPE: drop the output from then on instead of dying
+ * half-way through what the command was doing.
+ */
+export function tolerateClosedOutput (): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+        debug('output closed (%s): dropping what is written to it', err.code)
+        return
+      }
+      throw err
+    })
+  }
+}
+
 if (require.main === module) {
   hideArgvSecrets()
+  tolerateClosedOutput()
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code
     // A command that returned is done: do not let a lingering handle keep the process alive.
     setTimeout(() => process.exit(code), 100).unref()
   }, (err) => {
-    process.stderr.write(`mesh: error: ${String(err)}\n`)
-    process.exitCode = 1
+    printError(String(err))
+    process.exitCode = EXIT_FAILED
   })
 }

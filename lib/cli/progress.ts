@@ -1,29 +1,50 @@
 /**
  * Converge progress for `service create/update/scale/rollback` without
  * --detach, drawn like docker's: `overall progress: 3 out of 5 tasks`, a bar
- * per slot (per node in global mode), then `verify: Service converged` once
- * the service stayed converged for its update monitor period. Redrawn in
- * place on a TTY, plain lines (only what changed) otherwise.
+ * per slot (per node in global mode; none above 20, as docker), then
+ * `verify: Service converged` once the service stayed converged for its
+ * update monitor period. Redrawn in place on a TTY, plain lines (only what
+ * changed) otherwise; colour only on a TTY without NO_COLOR (terminal.ts).
  *
- * Converged: as many tasks of the current spec version desired running and
- * running as the service wants, and no task of an older version still
- * desired running. Fails (MESH_ERR_NOT_CONVERGED) when the scheduler sets
- * updateState to `paused` or `rollback_*`, or at the timeout.
+ * What is counted is what the service wants now: slots 1..replicas (tasks
+ * in slots above it are being removed: a scale-down shows 3 out of 3, not
+ * 5 out of 3), and only tasks of the current spec version (during an
+ * update a slot shows its new task's progress, blank until it exists, as
+ * docker does). Converged: every wanted slot (node) runs a task of the
+ * current version and nothing else is desired running.
+ *
+ * A task of the current version that fails shows its error in its row; if
+ * its slot is still not running one update-monitor period after the
+ * failure was seen, the watch fails (MESH_ERR_NOT_CONVERGED) instead of
+ * waiting for the timeout. It fails too when the scheduler sets updateState
+ * to `paused` or `rollback_*`, or at the timeout. A registry that goes away
+ * meanwhile is waited for (registry-session.ts retryUnreachable).
  */
 import { MeshError } from '../errors'
-import type { RegistryStore, Snapshot } from '../registry/store'
+import type { Snapshot } from '../registry/store'
 import type { ServiceSpec, TaskRecord, TaskState } from '../registry/types'
 import { formatDuration } from '../util/duration'
+import { retryUnreachable, type Session } from './registry-session'
+import { isTty, red, type Paint } from './terminal'
 
 export const POLL_INTERVAL = 250
+/** docker's bar: 50 `=` at 100 %, then `>`. */
 const BAR = 50
-const STAGES: Partial<Record<TaskState, number>> = { new: 1, assigned: 2, preparing: 3, starting: 4, running: 5 }
+/** docker's maxProgressBars: above it only the overall line. */
+export const MAX_BARS = 20
+/** docker's stateToProgress (new 1 ... running 9 of 9); ours map onto it. */
+const STAGES: Partial<Record<TaskState, number>> = { new: 1, assigned: 4, preparing: 6, starting: 8, running: 9 }
+const STAGE_MAX = 9
+/** docker's truncError: one line of at most 75 characters. */
+const ERROR_WIDTH = 75
 
 export interface ProgressOptions {
-  store: RegistryStore
+  session: Session
   serviceId: string
   timeout: number
   out: NodeJS.WriteStream | NodeJS.WritableStream
+  /** Where registry outage lines go. */
+  err?: NodeJS.WritableStream
   /** updateState right after our write: only a change away from it to paused/rollback_* fails. */
   startState: string
   /** Stops early (Ctrl-C): the operation continues in the background. */
@@ -36,12 +57,21 @@ export interface Frame {
   verify: string
 }
 
-function bar (state: TaskState): string {
-  const stage = STAGES[state] ?? 0
-  const n = Math.round((BAR * stage) / 5)
-  if (n === 0) return `[${' '.repeat(BAR)}]`
-  return `[${'='.repeat(n - 1)}>${' '.repeat(BAR - n)}]`
+/** `[====>   ]` for a task in `state`, docker's width. */
+export function bar (state: TaskState): string {
+  const stage = STAGES[state]
+  if (stage === undefined) return ''
+  const n = Math.min(BAR, Math.floor(Math.floor((stage / STAGE_MAX) * 100) / 2))
+  return `[${'='.repeat(n)}>${' '.repeat(BAR - n)}]`
 }
+
+function truncError (text: string): string {
+  const one = text.replaceAll('\n', ' ')
+  const chars = [...one]
+  return chars.length > ERROR_WIDTH ? `${chars.slice(0, ERROR_WIDTH - 1).join('')}…` : one
+}
+
+const FAILED = (s: TaskState): boolean => s === 'failed' || s === 'rejected'
 
 function newest (tasks: TaskRecord[]): TaskRecord | undefined {
   let best: TaskRecord | undefined
@@ -49,38 +79,52 @@ function newest (tasks: TaskRecord[]): TaskRecord | undefined {
   return best
 }
 
-function row (label: string, t: TaskRecord | undefined): string {
-  if (t === undefined) return `${label}: ${'pending'.padEnd(9)} ${bar('orphaned')}`
-  const failed = t.state === 'failed' || t.state === 'rejected'
-  return `${label}: ${t.state.padEnd(9)} ${bar(t.state)}${failed && t.error !== '' ? ` ${t.error}` : ''}`
+/** One slot's (or node's) state: what its row shows and whether it counts. */
+interface Slot { key: string, label: string, task: TaskRecord | undefined, failure: TaskRecord | undefined, running: boolean }
+
+function slotOf (key: string, label: string, mine: TaskRecord[], spec: ServiceSpec): Slot {
+  const current = mine.filter((t) => t.specVersion === spec.version)
+  const live = current.filter((t) => t.desired === 'running')
+  const task = newest(live)
+  // A failure of this update (or creation, or scale): a task created since the spec was last written.
+  const failure = newest(current.filter((t) => FAILED(t.state) && t.createdAt >= spec.updatedAt))
+  return { key, label, task, failure, running: task?.state === 'running' }
 }
 
-export interface Count { want: number, running: number, converged: boolean }
+function rowText (s: Slot, paint: Paint): string {
+  const t = s.task
+  if (!s.running && s.failure !== undefined && (t === undefined || FAILED(t.state) || t.createdAt < s.failure.createdAt)) {
+    return `${s.label}: ${paint(truncError(s.failure.error !== '' ? s.failure.error : s.failure.state))}`
+  }
+  if (t === undefined) return `${s.label}: `
+  if (FAILED(t.state)) return `${s.label}: ${paint(truncError(t.error !== '' ? t.error : t.state))}`
+  return `${s.label}: ${t.state.padEnd(9)} ${bar(t.state)}`
+}
+
+export interface Count { want: number, running: number, converged: boolean, failing: Slot[] }
 
 /** Counts what `spec` wants against what runs in `snap`; fills `frame` rows. */
-export function measure (snap: Snapshot, spec: ServiceSpec, frame: Frame): Count {
+export function measure (snap: Snapshot, spec: ServiceSpec, frame: Frame, paint: Paint = (x) => x): Count {
   const tasks: TaskRecord[] = []
   for (const t of snap.tasks.values()) if (t.serviceId === spec.id && !t.static) tasks.push(t)
-  const current = tasks.filter((t) => t.desired === 'running' && t.specVersion === spec.version)
-  const stale = tasks.filter((t) => t.desired === 'running' && t.specVersion !== spec.version)
-  const running = current.filter((t) => t.state === 'running')
-  frame.rows = []
+  const slots: Slot[] = []
   let want: number
   if (spec.mode === 'global') {
     const nodes = [...snap.nodes.values()].filter((n) => snap.alive.has(n.id) && n.availability === 'active')
       .sort((a, b) => a.name.localeCompare(b.name))
     want = nodes.length
-    for (const n of nodes) frame.rows.push({ key: n.id, text: row(n.name, newest(current.filter((t) => t.node === n.id))) })
+    for (const n of nodes) slots.push(slotOf(n.id, n.name, tasks.filter((t) => t.node === n.id), spec))
   } else {
     want = spec.replicas
-    for (let slot = 1; slot <= want; slot++) {
-      const mine = tasks.filter((t) => t.slot === slot && t.desired === 'running')
-      const t = newest(mine.filter((x) => x.specVersion === spec.version)) ?? newest(mine)
-      frame.rows.push({ key: String(slot), text: row(`${slot}/${want}`, t) })
-    }
+    for (let slot = 1; slot <= want; slot++) slots.push(slotOf(String(slot), `${slot}/${want}`, tasks.filter((t) => t.slot === slot), spec))
   }
-  frame.overall = `overall progress: ${running.length} out of ${want} tasks`
-  return { want, running: running.length, converged: running.length === want && current.length === want && stale.length === 0 }
+  const running = slots.filter((s) => s.running).length
+  const counted = new Set(slots.map((s) => s.task?.id))
+  // Anything else desired running (an old version, a slot above replicas, a node no longer eligible) is still to go.
+  const extra = tasks.some((t) => t.desired === 'running' && !counted.has(t.id))
+  frame.rows = want <= MAX_BARS ? slots.map((s) => ({ key: s.key, text: rowText(s, paint).trimEnd() })) : []
+  frame.overall = `overall progress: ${running} out of ${want} tasks`
+  return { want, running, converged: running === want && !extra, failing: slots.filter((s) => !s.running && s.failure !== undefined) }
 }
 
 function findById (snap: Snapshot, id: string): ServiceSpec | undefined {
@@ -96,7 +140,7 @@ class Painter {
 
   constructor (out: NodeJS.WritableStream) {
     this.#out = out
-    this.#tty = (out as NodeJS.WriteStream).isTTY === true
+    this.#tty = isTty(out)
   }
 
   draw (f: Frame): void {
@@ -123,18 +167,25 @@ class Painter {
   }
 }
 
+function taskLabel (spec: ServiceSpec, t: TaskRecord): string {
+  return spec.mode === 'global' ? `${spec.name}.${t.node.slice(0, 12)}` : `${spec.name}.${t.slot}`
+}
+
 /** Watches until converged (resolves true), detached by the signal (false), or throws. */
 export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
   const painter = new Painter(o.out)
+  const paint = red(o.out)
   const deadline = Date.now() + o.timeout
   const frame: Frame = { overall: '', rows: [], verify: '' }
   let since = 0
+  /** When a failing slot was first seen (this CLI's clock), by slot key. */
+  const failingSince = new Map<string, number>()
   for (;;) {
     if (o.signal?.aborted === true) return false
-    const snap = await o.store.snapshot()
+    const snap = await retryUnreachable(o.session, async () => await o.session.store.snapshot(), { until: deadline, err: o.err, signal: o.signal })
     const spec = findById(snap, o.serviceId)
     if (spec === undefined) throw new MeshError('MESH_ERR_SERVICE_NOT_FOUND', 'the service was removed while converging')
-    const count = measure(snap, spec, frame)
+    const count = measure(snap, spec, frame, paint)
     const state = spec.updateState
     if (state !== o.startState && (state === 'paused' || state.startsWith('rollback_'))) {
       frame.verify = ''
@@ -144,9 +195,22 @@ export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
         `service ${spec.name}: ${spec.updateMessage !== '' ? spec.updateMessage : what} (see mesh service ps ${spec.name})`)
     }
     const now = Date.now()
+    const monitor = spec.update.monitor
+    for (const key of failingSince.keys()) if (!count.failing.some((s) => s.key === key)) failingSince.delete(key)
+    for (const s of count.failing) {
+      const first = failingSince.get(s.key) ?? now
+      failingSince.set(s.key, first)
+      if (now - first >= monitor && s.failure !== undefined) {
+        frame.verify = ''
+        painter.draw(frame)
+        const f = s.failure
+        throw new MeshError('MESH_ERR_NOT_CONVERGED',
+          `service ${spec.name}: task ${taskLabel(spec, f)} (${f.id.slice(0, 12)}) failed: ${f.error !== '' ? f.error : f.state}; ` +
+          `not running ${formatDuration(monitor)} later (the update monitor), the scheduler keeps retrying it (see mesh service ps ${spec.name})`)
+      }
+    }
     if (count.converged) {
       if (since === 0) since = now
-      const monitor = spec.update.monitor
       if (now - since >= monitor) {
         frame.verify = 'verify: Service converged'
         painter.draw(frame)
@@ -175,12 +239,12 @@ export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
  * The CLI side: watches with Ctrl-C meaning "stop watching", like docker's
  * "Operation continuing in background." Returns the exit code.
  */
-export async function showProgress (store: RegistryStore, spec: ServiceSpec, timeout: number, startState = spec.updateState): Promise<number> {
+export async function showProgress (session: Session, spec: ServiceSpec, timeout: number, startState = spec.updateState): Promise<number> {
   const ac = new AbortController()
   const onInt = (): void => { ac.abort() }
   process.once('SIGINT', onInt)
   try {
-    const done = await watchConvergence({ store, serviceId: spec.id, timeout, out: process.stdout, startState, signal: ac.signal })
+    const done = await watchConvergence({ session, serviceId: spec.id, timeout, out: process.stdout, startState, signal: ac.signal })
     if (!done) process.stdout.write(`Operation continuing in background.\nUse \`mesh service ps ${spec.name}\` to check progress.\n`)
     return 0
   } finally {

@@ -1,28 +1,29 @@
-/** Flags shared by `service create` and `service update`. */
+/** Flags shared by `service create` and `service update` (docker's names and wording where docker has them). */
+import { FAILURE_ACTIONS, ORDERS, RESTART_CONDITIONS } from '../service/spec'
 import type { Options, Values } from './flags'
 import { durationValue } from './flags'
 
 export const SPEC_OPTIONS: Options = {
-  'health-path': { type: 'string' },
-  'health-tcp': { type: 'boolean' },
-  'health-interval': { type: 'string' },
-  'health-timeout': { type: 'string' },
-  'health-rise': { type: 'string' },
-  'health-fall': { type: 'string' },
-  'update-parallelism': { type: 'string' },
-  'update-delay': { type: 'string' },
-  'update-order': { type: 'string' },
-  'update-failure-action': { type: 'string' },
-  'update-monitor': { type: 'string' },
-  'restart-condition': { type: 'string' },
-  'restart-delay': { type: 'string' },
-  'restart-max-attempts': { type: 'string' },
-  'stop-grace-period': { type: 'string' }
+  'health-path': { type: 'string', value: 'PATH', description: 'Check each task with an HTTP GET of PATH (2xx/3xx passes)' },
+  'health-tcp': { type: 'boolean', description: 'Check each task by connecting to its port' },
+  'health-interval': { type: 'string', value: 'DURATION', description: 'Time between health checks', default: '5s, config health.interval' },
+  'health-timeout': { type: 'string', value: 'DURATION', description: 'Maximum time a check may take', default: '2s, config health.timeout' },
+  'health-rise': { type: 'string', value: 'N', description: 'Consecutive passing checks to become healthy', default: '2' },
+  'health-fall': { type: 'string', value: 'N', description: 'Consecutive failing checks to become unhealthy', default: '3' },
+  'update-parallelism': { type: 'string', value: 'N', description: 'Maximum number of tasks updated simultaneously (0 to update all at once)', default: '1' },
+  'update-delay': { type: 'string', value: 'DURATION', description: 'Delay between updates', default: '0s' },
+  'update-order': { type: 'string', value: 'ORDER', description: 'Update order ("start-first", "stop-first")', default: 'stop-first', choices: ORDERS },
+  'update-failure-action': { type: 'string', value: 'ACTION', description: 'Action on update failure ("pause", "continue", "rollback")', default: 'pause', choices: FAILURE_ACTIONS },
+  'update-monitor': { type: 'string', value: 'DURATION', description: 'Duration after each task update to monitor for failure', default: '5s' },
+  'restart-condition': { type: 'string', value: 'CONDITION', description: 'Restart when condition is met ("none", "on-failure", "any")', default: 'any', choices: RESTART_CONDITIONS },
+  'restart-delay': { type: 'string', value: 'DURATION', description: 'Delay between restart attempts (doubling per attempt)', default: '1s, config tasks.restartDelay' },
+  'restart-max-attempts': { type: 'string', value: 'N', description: 'Maximum number of restarts before giving up (0: no limit)', default: '0' },
+  'stop-grace-period': { type: 'string', value: 'DURATION', description: 'Time to wait after SIGTERM before killing a task', default: '10s, config tasks.stopGrace' }
 }
 
 export const WAIT_OPTIONS: Options = {
-  detach: { type: 'boolean', short: 'd' },
-  timeout: { type: 'string' }
+  detach: { type: 'boolean', short: 'd', description: 'Exit immediately instead of waiting for the service to converge' },
+  timeout: { type: 'string', value: 'DURATION', description: 'How long to show the converge progress before giving up', default: '60s' }
 }
 
 export const DEFAULT_TIMEOUT = 60_000

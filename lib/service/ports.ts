@@ -14,14 +14,22 @@ import { MeshError } from '../errors'
 import type { Protocol, PublishedPort, ServiceSpec } from '../registry/types'
 import { parsePort } from '../util/address'
 
-const PUBLISH = /^([^:/]+):([^:/]+)(?:\/([a-z]+))?$/
+const PUBLISH = /^(?:([^:/]+):)?([^:/]+)(?:\/([a-z]+))?$/
 
+/** Where a bare `--publish TARGET` gets its published port: docker's ingress range. */
+export const DYNAMIC_PORTS = { from: 30000, to: 32767 }
+
+/**
+ * `PUB:TARGET[/http|/tcp]`, or `TARGET[/proto]` alone (docker's form): then
+ * `published` is 0 until assignPublishedPorts picks one when the service is
+ * written.
+ */
 export function parsePublish (text: string, what = '--publish'): PublishedPort {
   const m = PUBLISH.exec(text.trim())
   if (m === null) {
-    throw new MeshError('MESH_ERR_INVALID_PORT', `${what}: "${text}" is not PUBLISHED:TARGET[/http|/tcp] (e.g. 8080:80 or 5432:5432/tcp)`)
+    throw new MeshError('MESH_ERR_INVALID_PORT', `${what}: "${text}" is not [PUBLISHED:]TARGET[/http|/tcp] (e.g. 8080:80, 80 or 5432:5432/tcp)`)
   }
-  const published = parsePort(m[1], `${what} ${text}: published port`)
+  const published = m[1] === undefined ? 0 : parsePort(m[1], `${what} ${text}: published port`)
   const target = parsePort(m[2], `${what} ${text}: target port`)
   const proto = m[3] ?? 'http'
   if (proto !== 'http' && proto !== 'tcp') {
@@ -30,10 +38,31 @@ export function parsePublish (text: string, what = '--publish'): PublishedPort {
   return { published, target, protocol: proto as Protocol }
 }
 
+/**
+ * Gives every port published as 0 (a bare `--publish TARGET`) the lowest
+ * port of DYNAMIC_PORTS that no service publishes, as docker's ingress does.
+ */
+export function assignPublishedPorts (ports: PublishedPort[], services: Iterable<ServiceSpec>, self = ''): PublishedPort[] {
+  if (ports.every((p) => p.published !== 0)) return ports
+  const taken = new Set<number>(ports.map((p) => p.published))
+  for (const s of services) if (s.name !== self) for (const p of s.ports) taken.add(p.published)
+  let next = DYNAMIC_PORTS.from
+  return ports.map((p) => {
+    if (p.published !== 0) return p
+    while (next <= DYNAMIC_PORTS.to && taken.has(next)) next++
+    if (next > DYNAMIC_PORTS.to) {
+      throw new MeshError('MESH_ERR_PORT_CONFLICT', `no free port left in ${DYNAMIC_PORTS.from}-${DYNAMIC_PORTS.to} for --publish ${p.target}; publish it as PUBLISHED:${p.target}`)
+    }
+    taken.add(next)
+    return { ...p, published: next++ }
+  })
+}
+
 /** A service's own list: each published port once. */
 export function checkOwnPorts (ports: PublishedPort[]): void {
   const seen = new Set<number>()
   for (const p of ports) {
+    if (p.published === 0) continue // assigned a free port when written
     if (seen.has(p.published)) {
       throw new MeshError('MESH_ERR_PORT_CONFLICT', `published port ${p.published} is given twice; publish each port once`)
     }

@@ -30,7 +30,7 @@ t.test('create without --detach shows converge progress (plain lines off a TTY)'
   await waitFor(() => cli.out().includes('overall progress: 0 out of 2 tasks'), { what: 'first progress frame' })
   const base = { serviceId: spec.id, service: 'web' }
   await store.write([{ type: 'task', id: 't1', value: task({ ...base, id: 't1', slot: 1, state: 'starting' }) }])
-  await waitFor(() => /1\/2: starting  \[={39}> {10}\]\n/.test(cli.out()), { what: 'slot 1 starting' })
+  await waitFor(() => /1\/2: starting  \[={44}> {6}\]\n/.test(cli.out()), { what: 'slot 1 starting (docker\'s bar: 8 of 9 stages)' })
   await store.write([
     { type: 'task', id: 't1', value: task({ ...base, id: 't1', slot: 1, state: 'running' }) },
     { type: 'task', id: 't2', value: task({ ...base, id: 't2', slot: 2, state: 'running' }) }
@@ -41,7 +41,7 @@ t.test('create without --detach shows converge progress (plain lines off a TTY)'
   t.equal(lines[0], spec.id, 'the id first')
   t.equal(lines[1], 'overall progress: 0 out of 2 tasks', 'docker prints no header after the id')
   t.ok(lines.includes('overall progress: 2 out of 2 tasks'))
-  t.ok(lines.some((l) => /^2\/2: running   \[={49}>\]$/.test(l)), 'full bar for a running slot')
+  t.ok(lines.some((l) => /^2\/2: running   \[={50}>\]$/.test(l)), 'full bar for a running slot: 50 = as docker')
   t.ok(lines.some((l) => l.startsWith('verify: Waiting 1 seconds to verify')), 'waits the monitor period')
   t.equal(lines.at(-2), 'verify: Service converged')
   t.notMatch(res.stdout, /\x1b\[/, 'no cursor movement off a TTY')

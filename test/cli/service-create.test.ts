@@ -33,9 +33,10 @@ t.test('service create, ls, inspect, rm with static endpoints', async (t) => {
   const ls = await mesh(r.url, ['service', 'ls'])
   t.equal(ls.code, 0)
   const lines = ls.stdout.trimEnd().split('\n')
-  t.match(lines[0], /^ID {18}NAME {16}MODE {16}REPLICAS {12}COMMAND {13}PORTS$/)
-  t.match(lines[1], new RegExp('^[0-9a-z]{12} {8}db {18}replicated {10}1/1 \\(static\\) {8}- {19}\\*:5432->5432/tcp$'))
-  t.match(lines[2], new RegExp(`^${id.slice(0, 12)} {8}web {17}replicated {10}2/2 \\(static\\) {8}- {19}\\*:8080->80/http$`))
+  // PORTS as docker prints them (every port is tcp on the wire); how the mesh routes each one is ROUTING's.
+  t.match(lines[0], /^ID {18}NAME {16}MODE {16}REPLICAS {12}COMMAND {13}PORTS {15}ROUTING$/)
+  t.match(lines[1], new RegExp('^[0-9a-z]{12} {8}db {18}replicated {10}1/1 \\(static\\) {8}- {19}\\*:5432->5432/tcp {4}L4$'))
+  t.match(lines[2], new RegExp(`^${id.slice(0, 12)} {8}web {17}replicated {10}2/2 \\(static\\) {8}- {19}\\*:8080->80/tcp {6}L7$`))
 
   const inspect = await mesh(r.url, ['service', 'inspect', 'web'])
   t.equal(inspect.code, 0)
@@ -67,32 +68,32 @@ t.test('bad input: one clear error, non-zero exit, nothing written', async (t) =
   const before = await dump(redis)
 
   const cases: Array<[string, string[], number, RegExp]> = [
-    ['port out of range', ['--name', 'x', '--publish', '70000:80', '--endpoint', '127.0.0.1:1'], 1, /70000.*not a port/],
-    ['target port zero', ['--name', 'x', '--publish', '8081:0', '--endpoint', '127.0.0.1:1'], 1, /"0" is not a port/],
-    ['malformed publish', ['--name', 'x', '--publish', '8081', '--endpoint', '127.0.0.1:1'], 1, /"8081" is not PUBLISHED:TARGET/],
-    ['unknown protocol', ['--name', 'x', '--publish', '8081:80/udp', '--endpoint', '127.0.0.1:1'], 1, /protocol "udp"/],
+    ['port out of range', ['--name', 'x', '--publish', '70000:80', '--endpoint', '127.0.0.1:1'], 2, /70000.*not a port/],
+    ['target port zero', ['--name', 'x', '--publish', '8081:0', '--endpoint', '127.0.0.1:1'], 2, /"0" is not a port/],
+    ['malformed publish', ['--name', 'x', '--publish', ':80', '--endpoint', '127.0.0.1:1'], 2, /":80" is not \[PUBLISHED:\]TARGET/],
+    ['unknown protocol', ['--name', 'x', '--publish', '8081:80/udp', '--endpoint', '127.0.0.1:1'], 2, /protocol "udp"/],
     ['duplicate published port', ['--name', 'x', '--publish', '8081:80', '--publish', '8081:81', '--endpoint', '127.0.0.1:1'], 1, /port 8081 is given twice/],
     ['port of another service (no hosts)', ['--name', 'x', '--publish', '8080:80', '--endpoint', '127.0.0.1:1'], 1, /port 8080 is already used by service web/],
     ['host overlap on a shared port', ['--name', 'x', '--publish', '8080:80', '--host', 'web.local', '--endpoint', '127.0.0.1:1'], 1, /service web for host web\.local/],
     ['tcp port taken', ['--name', 'x', '--publish', '5432:5432/tcp', '--endpoint', '127.0.0.1:1'], 1, /port 5432 is already used by service web \(tcp\)/],
-    ['malformed endpoint', ['--name', 'x', '--endpoint', '127.0.0.31'], 1, /"127\.0\.0\.31" is not HOST:PORT/],
-    ['endpoint port out of range', ['--name', 'x', '--endpoint', '127.0.0.31:99999'], 1, /127\.0\.0\.31:99999" has no valid port/],
-    ['duplicate endpoint', ['--name', 'x', '--endpoint', '127.0.0.31:1', '--endpoint', '127.0.0.31:1'], 1, /127\.0\.0\.31:1 is given twice/],
-    ['replicas < 0', ['--name', 'x', '--replicas', '-1', '--', 'mesh', 'whoami'], 1, /--replicas: "-1" is not a whole number/],
-    ['replicas not a number', ['--name', 'x', '--replicas', 'three', '--', 'mesh', 'whoami'], 1, /--replicas: "three"/],
-    ['replicas without command', ['--name', 'x', '--replicas', '3'], 1, /--replicas 3 but no command/],
-    ['nothing to run', ['--name', 'x', '--publish', '8081:80'], 1, /no command/],
-    ['empty command after --', ['--name', 'x', '--'], 1, /nothing after --/],
-    ['bad duration', ['--name', 'x', '--update-delay', '5 sec', '--', 'mesh', 'whoami'], 1, /--update-delay: "5 sec" is not a duration/],
-    ['bad health interval', ['--name', 'x', '--health-path', '/h', '--health-interval', 'soon', '--', 'mesh', 'whoami'], 1, /--health-interval: "soon"/],
+    ['malformed endpoint', ['--name', 'x', '--endpoint', '127.0.0.31'], 2, /"127\.0\.0\.31" is not HOST:PORT/],
+    ['endpoint port out of range', ['--name', 'x', '--endpoint', '127.0.0.31:99999'], 2, /127\.0\.0\.31:99999" has no valid port/],
+    ['duplicate endpoint', ['--name', 'x', '--endpoint', '127.0.0.31:1', '--endpoint', '127.0.0.31:1'], 2, /127\.0\.0\.31:1 is given twice/],
+    ['replicas < 0', ['--name', 'x', '--replicas', '-1', '--', 'mesh', 'whoami'], 2, /--replicas: "-1" is not a whole number/],
+    ['replicas not a number', ['--name', 'x', '--replicas', 'three', '--', 'mesh', 'whoami'], 2, /--replicas: "three"/],
+    ['replicas without command', ['--name', 'x', '--replicas', '3'], 2, /--replicas 3 but no command/],
+    ['nothing to run', ['--name', 'x', '--publish', '8081:80'], 2, /no command/],
+    ['empty command after --', ['--name', 'x', '--'], 2, /nothing after --/],
+    ['bad duration', ['--name', 'x', '--update-delay', '5 sec', '--', 'mesh', 'whoami'], 2, /--update-delay: "5 sec" is not a duration/],
+    ['bad health interval', ['--name', 'x', '--health-path', '/h', '--health-interval', 'soon', '--', 'mesh', 'whoami'], 2, /--health-interval: "soon"/],
     ['health tuning without a check', ['--name', 'x', '--health-rise', '2', '--', 'mesh', 'whoami'], 2, /need a check/],
     ['bad health path', ['--name', 'x', '--health-path', 'healthz', '--', 'mesh', 'whoami'], 2, /--health-path: "healthz"/],
     ['bad update order', ['--name', 'x', '--update-order', 'random', '--', 'mesh', 'whoami'], 2, /--update-order: "random" is not one of stop-first, start-first/],
     ['bad mode', ['--name', 'x', '--mode', 'all', '--', 'mesh', 'whoami'], 2, /--mode: "all"/],
     ['global with replicas', ['--name', 'x', '--mode', 'global', '--replicas', '2', '--', 'mesh', 'whoami'], 2, /--replicas cannot be used with --mode global/],
     ['bad env', ['--name', 'x', '--env', 'NOVALUE', '--', 'mesh', 'whoami'], 2, /--env: "NOVALUE" is not KEY=VALUE/],
-    ['bad host name', ['--name', 'x', '--host', 'bad_host!', '--endpoint', '127.0.0.1:1'], 1, /--host: "bad_host!" is not a host name/],
-    ['bad service name', ['--name', 'we b', '--endpoint', '127.0.0.1:1'], 1, /--name: "we b" is not a valid name/],
+    ['bad host name', ['--name', 'x', '--host', 'bad_host!', '--endpoint', '127.0.0.1:1'], 2, /--host: "bad_host!" is not a host name/],
+    ['bad service name', ['--name', 'we b', '--endpoint', '127.0.0.1:1'], 2, /--name: "we b" is not a valid name/],
     ['missing name', ['--endpoint', '127.0.0.1:1'], 2, /missing --name/],
     ['name taken', ['--name', 'web', '--endpoint', '127.0.0.1:1'], 1, /service web already exists/],
     ['unknown flag', ['--name', 'x', '--bogus', '--', 'x'], 2, /unknown flag --bogus/],
@@ -110,7 +111,7 @@ t.test('bad input: one clear error, non-zero exit, nothing written', async (t) =
 
   const unknown = await Promise.all([
     mesh(r.url, ['service', 'inspect', 'nope']),
-    mesh(r.url, ['service', 'rm', 'web', 'nope']),
+    mesh(r.url, ['service', 'rm', 'nope']),
     mesh(r.url, ['service', 'ps', 'nope']),
     mesh(r.url, ['service', 'logs', 'nope']),
     mesh(r.url, ['service', 'frob']),
@@ -123,7 +124,14 @@ t.test('bad input: one clear error, non-zero exit, nothing written', async (t) =
   t.equal(unknown[4].code, 2)
   t.match(unknown[4].stderr, /unknown command "mesh service frob"/)
   t.equal(unknown[5].code, 2)
-  t.equal(await dump(redis), before, 'service rm with one unknown name removes nothing')
+  t.equal(await dump(redis), before, 'nothing written by a command naming no existing service')
+
+  // docker's service rm: the services found go, each unknown name is reported, exit 1.
+  const rm = await mesh(r.url, ['service', 'rm', 'web', 'nope', 'nope2'])
+  t.equal(rm.code, 1, 'exit 1: one name was not found')
+  t.equal(rm.stdout, 'web\n', 'web removed and named')
+  t.equal(rm.stderr, 'mesh: error: no such service: nope\nmesh: error: no such service: nope2\n', 'each unknown name on its own line')
+  t.notOk((await new RegistryStore(redis, 'mesh:').snapshot()).services.has('web'), 'web is gone from the registry')
 })
 
 t.test('registry unreachable: one line naming the redacted URL', async (t) => {

@@ -9,7 +9,10 @@ t.test('parsePublish', async (t) => {
   t.same(parsePublish('8080:80'), { published: 8080, target: 80, protocol: 'http' })
   t.same(parsePublish('8080:80/http'), { published: 8080, target: 80, protocol: 'http' })
   t.same(parsePublish('5432:5432/tcp'), { published: 5432, target: 5432, protocol: 'tcp' })
-  for (const bad of ['8080', '8080:', ':80', '0:80', '8080:65536', 'a:b', '8080:80/udp', '1:2:3']) {
+  // A bare target (docker's `--publish 80`): published 0 until a free port is assigned when written.
+  t.same(parsePublish('80'), { published: 0, target: 80, protocol: 'http' })
+  t.same(parsePublish('53/tcp'), { published: 0, target: 53, protocol: 'tcp' })
+  for (const bad of ['8080:', ':80', '0:80', '8080:65536', 'a:b', '8080:80/udp', '1:2:3', '0', '/tcp']) {
     t.throws(() => parsePublish(bad), { code: 'MESH_ERR_INVALID_PORT' }, bad)
   }
 })

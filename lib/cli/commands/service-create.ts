@@ -2,7 +2,8 @@
 import { MeshError } from '../../errors'
 import type { WriteOp } from '../../registry/store'
 import { staticTask } from '../../service/endpoints'
-import { checkPortConflicts } from '../../service/ports'
+import { assignPublishedPorts, checkPortConflicts } from '../../service/ports'
+import type { ServiceSpec } from '../../registry/types'
 import { specFromCreateFlags } from '../../service/spec'
 import { writeChecked } from '../../service/write'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
@@ -12,15 +13,17 @@ import { SPEC_OPTIONS, WAIT_OPTIONS, timeoutOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service create',
-  usage: '--name NAME [--publish PUB:TARGET[/tcp]]... [--endpoint HOST:PORT]... [--host NAME]... [--replicas N] [--mode replicated|global] [--env K=V]... [FLAGS] [-- COMMAND [ARG...]]',
+  usage: '--name NAME [OPTIONS] [-- COMMAND [ARG...]]',
+  description: 'Create a service: replicas of COMMAND run as tasks on the nodes (or --endpoint addresses served as they are),\n' +
+    'every published port answering on every node. Prints the service id, then the converge progress unless --detach.',
   options: {
-    name: { type: 'string' },
-    publish: { type: 'string', multiple: true, short: 'p' },
-    endpoint: { type: 'string', multiple: true },
-    host: { type: 'string', multiple: true },
-    replicas: { type: 'string' },
-    mode: { type: 'string' },
-    env: { type: 'string', multiple: true, short: 'e' },
+    name: { type: 'string', value: 'NAME', description: 'Service name' },
+    publish: { type: 'string', multiple: true, short: 'p', value: '[PUB:]TARGET[/tcp]', description: 'Publish a port on every node: PUB:TARGET is L7 HTTP, /tcp L4; a bare TARGET gets a free port from 30000-32767' },
+    endpoint: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Route to an address that runs outside the mesh (a static endpoint)' },
+    host: { type: 'string', multiple: true, value: 'NAME', description: 'Answer only requests for this Host (exact or *.suffix), to share an HTTP port' },
+    replicas: { type: 'string', value: 'N', description: 'Number of tasks', default: '1 with a command, 0 without' },
+    mode: { type: 'string', value: 'MODE', description: 'Service mode ("replicated", "global": one task per active node)', default: 'replicated', choices: ['replicated', 'global'] },
+    env: { type: 'string', multiple: true, short: 'e', value: 'KEY=VALUE', description: 'Set an environment variable of the tasks' },
     ...SPEC_OPTIONS,
     ...WAIT_OPTIONS
   },
@@ -48,9 +51,10 @@ export async function run (argv: string[]): Promise<number> {
       if (snap.services.has(spec.name)) {
         throw new MeshError('MESH_ERR_SERVICE_EXISTS', `service ${spec.name} already exists; use mesh service update ${spec.name} or pick another --name`)
       }
-      checkPortConflicts(spec, snap.services.values())
+      const placed: ServiceSpec = { ...spec, ports: assignPublishedPorts(spec.ports, snap.services.values()) }
+      checkPortConflicts(placed, snap.services.values())
       const now = Date.now()
-      const ops: WriteOp[] = [{ type: 'service', id: spec.name, value: spec }]
+      const ops: WriteOp[] = [{ type: 'service', id: spec.name, value: placed }]
       endpoints.forEach((ep, i) => {
         const task = staticTask(spec, ep, i + 1, now)
         ops.push({ type: 'task', id: task.id, value: task })
@@ -59,6 +63,6 @@ export async function run (argv: string[]): Promise<number> {
     })
     process.stdout.write(`${spec.id}\n`)
     if (bool(values, 'detach') || (spec.mode === 'replicated' && spec.replicas === 0)) return 0
-    return await showProgress(session.store, spec, timeout)
+    return await showProgress(session, spec, timeout)
   })
 }

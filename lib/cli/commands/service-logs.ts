@@ -13,11 +13,11 @@ import { withSession } from '../registry-session'
 
 export const SPEC: CommandSpec = {
   name: 'service logs',
-  usage: '[--follow] [--tail N] SERVICE',
+  usage: '[OPTIONS] SERVICE',
   options: {
-    follow: { type: 'boolean', short: 'f' },
-    tail: { type: 'string', short: 'n' },
-    'no-task-ids': { type: 'boolean' }
+    follow: { type: 'boolean', short: 'f', description: 'Follow log output' },
+    tail: { type: 'string', short: 'n', value: 'N', description: 'Number of lines to show from the end of the logs ("all" for every line)', default: 'all' },
+    'no-task-ids': { type: 'boolean', description: 'Do not include task IDs in output' }
   },
   positionals: { min: 1, max: 1, what: 'service name' }
 }

@@ -1,16 +1,23 @@
 /**
- * `mesh service rm NAME...`: in one write, each service record, its static
+ * `mesh service rm SERVICE...`: in one write, each service record, its static
  * endpoints and their health go; its scheduled tasks get desired = 'remove'
  * so agents stop them (the agent/scheduler deletes them afterwards).
  * The service's log stream is dropped after the write; agents append a
  * line only while the registry holds the service it came from (agent/logs.ts),
  * so the last lines of its stopping tasks do not re-create the stream.
+ *
+ * As docker: the services found are removed (their names printed), each
+ * name not found is reported on its own error line, and then the command
+ * exits 1.
  */
+import { MeshError, isMeshError } from '../../errors'
 import type { WriteOp } from '../../registry/store'
 import type { ServiceSpec } from '../../registry/types'
 import { findService, tasksOf } from '../../service/lookup'
 import { writeChecked } from '../../service/write'
+import { EXIT_FAILED } from '../exit-codes'
 import { cliConfig, parseFlags, type CommandSpec } from '../flags'
+import { printError } from '../main'
 import { withSession } from '../registry-session'
 
 export const SPEC: CommandSpec = {
@@ -27,9 +34,15 @@ export async function run (argv: string[]): Promise<number> {
   return await withSession(config, async (session) => {
     const { result } = await writeChecked(session.store, (snap) => {
       const specs = new Map<string, ServiceSpec>()
+      const missing: MeshError[] = []
       for (const ref of parsed.positionals) {
-        const s = findService(snap, ref)
-        specs.set(s.id, s)
+        try {
+          const s = findService(snap, ref)
+          specs.set(s.id, s)
+        } catch (err) {
+          if (!isMeshError(err, 'MESH_ERR_SERVICE_NOT_FOUND')) throw err
+          missing.push(err)
+        }
       }
       const ops: WriteOp[] = []
       for (const s of specs.values()) {
@@ -42,10 +55,11 @@ export async function run (argv: string[]): Promise<number> {
           }
         }
       }
-      return { ops, result: [...specs.values()] }
+      return { ops, result: { removed: [...specs.values()], missing } }
     })
-    await session.store.redis.del(...result.map((s) => session.store.keys.logs(s.name)))
-    for (const s of result) process.stdout.write(`${s.name}\n`)
-    return 0
+    if (result.removed.length > 0) await session.store.redis.del(...result.removed.map((s) => session.store.keys.logs(s.name)))
+    for (const s of result.removed) process.stdout.write(`${s.name}\n`)
+    for (const err of result.missing) printError(err)
+    return result.missing.length > 0 ? EXIT_FAILED : 0
   })
 }

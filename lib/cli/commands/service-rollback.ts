@@ -16,7 +16,7 @@ import { WAIT_OPTIONS, timeoutOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service rollback',
-  usage: 'SERVICE [--detach]',
+  usage: '[OPTIONS] SERVICE',
   options: { ...WAIT_OPTIONS },
   positionals: { min: 1, max: 1, what: 'service name' }
 }
@@ -51,6 +51,6 @@ export async function run (argv: string[]): Promise<number> {
     })
     process.stdout.write(`${result.name}\nrollback: manually requested rollback\n`)
     if (bool(parsed.values, 'detach') || (result.mode === 'replicated' && result.replicas === 0)) return 0
-    return await showProgress(session.store, result, timeout, result.updateState)
+    return await showProgress(session, result, timeout, result.updateState)
   })
 }

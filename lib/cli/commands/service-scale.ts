@@ -12,7 +12,7 @@ import { WAIT_OPTIONS, timeoutOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service scale',
-  usage: 'SERVICE=REPLICAS [SERVICE=REPLICAS...] [--detach]',
+  usage: '[OPTIONS] SERVICE=REPLICAS [SERVICE=REPLICAS...]',
   options: { ...WAIT_OPTIONS },
   positionals: { min: 1, max: 100, what: 'SERVICE=REPLICAS (e.g. web=5)' }
 }
@@ -56,7 +56,7 @@ export async function run (argv: string[]): Promise<number> {
     if (bool(parsed.values, 'detach')) return 0
     for (const s of result) {
       if (s.replicas === 0) continue
-      const code = await showProgress(session.store, s, timeout)
+      const code = await showProgress(session, s, timeout)
       if (code !== 0) return code
     }
     return 0

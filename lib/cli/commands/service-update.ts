@@ -11,7 +11,7 @@ import type { Snapshot, WriteOp } from '../../registry/store'
 import type { PublishedPort, ServiceSpec } from '../../registry/types'
 import { endpointKey, parseEndpoints, staticTask } from '../../service/endpoints'
 import { findService, tasksOf } from '../../service/lookup'
-import { checkPortConflicts, parsePublish, samePorts } from '../../service/ports'
+import { assignPublishedPorts, checkPortConflicts, parsePublish, samePorts } from '../../service/ports'
 import {
   asPrevious, envKey, healthFromFlags, parseEnv, parseHosts, restartFromFlags, updateFromFlags
 } from '../../service/spec'
@@ -25,19 +25,21 @@ import { SPEC_OPTIONS, WAIT_OPTIONS, timeoutOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service update',
-  usage: 'SERVICE [--replicas N] [--env-add K=V]... [--env-rm K]... [--publish-add P]... [--publish-rm P]... [--endpoint-add H:P]... [--endpoint-rm H:P]... [--host-add H]... [--host-rm H]... [FLAGS] [--command -- COMMAND [ARG...]]',
+  usage: '[OPTIONS] SERVICE [--command -- COMMAND [ARG...]]',
+  description: 'Update a service. Changing its command, env or ports rolls the tasks to the new spec (--update-* flags);\n' +
+    'replicas, hosts, health and update settings change in place. Shows the converge progress unless --detach.',
   options: {
-    replicas: { type: 'string' },
-    'env-add': { type: 'string', multiple: true },
-    'env-rm': { type: 'string', multiple: true },
-    command: { type: 'boolean' },
-    'publish-add': { type: 'string', multiple: true },
-    'publish-rm': { type: 'string', multiple: true },
-    'endpoint-add': { type: 'string', multiple: true },
-    'endpoint-rm': { type: 'string', multiple: true },
-    'host-add': { type: 'string', multiple: true },
-    'host-rm': { type: 'string', multiple: true },
-    'no-health': { type: 'boolean' },
+    replicas: { type: 'string', value: 'N', description: 'Number of tasks' },
+    'env-add': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Add or update an environment variable' },
+    'env-rm': { type: 'string', multiple: true, value: 'KEY', description: 'Remove an environment variable' },
+    command: { type: 'boolean', description: 'Replace the command with the one after --' },
+    'publish-add': { type: 'string', multiple: true, value: '[PUB:]TARGET[/tcp]', description: 'Add a published port (a bare TARGET gets a free port from 30000-32767)' },
+    'publish-rm': { type: 'string', multiple: true, value: 'PUB', description: 'Remove a published port by its published port number' },
+    'endpoint-add': { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Add a static endpoint' },
+    'endpoint-rm': { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Remove a static endpoint' },
+    'host-add': { type: 'string', multiple: true, value: 'NAME', description: 'Add a Host name the service answers' },
+    'host-rm': { type: 'string', multiple: true, value: 'NAME', description: 'Remove a Host name' },
+    'no-health': { type: 'boolean', description: 'Remove the health check' },
     ...SPEC_OPTIONS,
     ...WAIT_OPTIONS
   },
@@ -108,6 +110,7 @@ export function planUpdate (snap: Snapshot, ref: string, c: Changes, values: Val
     }
     next.ports.push(p)
   }
+  next.ports = assignPublishedPorts(next.ports, snap.services.values(), cur.name)
   for (const h of c.hostRm) {
     if (!next.hosts.includes(h)) throw new MeshError('MESH_ERR_USAGE', `--host-rm ${h}: service ${cur.name} has no host ${h}`)
     next.hosts = next.hosts.filter((x) => x !== h)
@@ -175,6 +178,6 @@ export async function run (argv: string[]): Promise<number> {
     process.stdout.write(`${result.spec.name}\n`)
     const watch = result.bumped || result.spec.replicas !== before.replicas
     if (bool(values, 'detach') || !watch || (result.spec.mode === 'replicated' && result.spec.replicas === 0 && !result.bumped)) return 0
-    return await showProgress(session.store, result.spec, timeout, result.spec.updateState)
+    return await showProgress(session, result.spec, timeout, result.spec.updateState)
   })
 }

@@ -11,12 +11,14 @@ import { bool, parseFlags, str, type CommandSpec } from '../flags'
 
 export const SPEC: CommandSpec = {
   name: 'whoami',
-  usage: '[--listen HOST:PORT] [--name NAME] [--version-tag TEXT] [--quiet]',
+  usage: '[OPTIONS]',
+  description: 'A tiny HTTP server that answers every request with its name (and --version-tag): a task to curl.\n' +
+    'Run as a task it listens on the PORT and MESH_TASK_HOST the agent gives it. GET /?wait=5s answers 5 s late.',
   options: {
-    listen: { type: 'string' },
-    name: { type: 'string' },
-    'version-tag': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' }
+    listen: { type: 'string', value: 'HOST:PORT', description: 'Address to listen on', default: 'MESH_TASK_HOST:PORT of a task' },
+    name: { type: 'string', value: 'NAME', description: 'Name to answer with', default: 'MESH_TASK_NAME of a task' },
+    'version-tag': { type: 'string', value: 'TEXT', description: 'Text answered after the name (e.g. v2)' },
+    quiet: { type: 'boolean', short: 'q', description: 'Do not log requests' }
   },
   positionals: { min: 0, max: 0, what: '' }
 }
