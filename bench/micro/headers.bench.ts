@@ -32,7 +32,7 @@ const typicalResponse = [...smallResponse, b('Cache-Control'), b('no-cache'), b(
 const named = Array.from({ length: 400 }, (_, i) => `x-hop-${i}`)
 const connectionHeavy = ['Host', 'x', 'Connection', named.join(', '), ...named.flatMap((n) => [n, 'v'.repeat(8)])]
 const info = newRequestInfo()
-const fwd = { xForwarded: true, forwardedHeader: false }
+const fwd = { proto: 'http' as const, xForwarded: true, forwardedHeader: false }
 
 runCases('headers', [
   { name: 'request: wrk (Host only) + X-Forwarded-*', group: 'req-min', fn: () => upstreamRequestHeaders(wrkRequest, '127.0.0.1', false, null, fwd, info) },

@@ -22,8 +22,10 @@ import type { Exchange } from './http1/exchange'
 import type { ClientSide } from './client-side'
 import { RequestBody } from './http1/request-body'
 import { H2Front } from './http2/h2-front'
+import { TlsFront, type TlsPort } from './tls/tls-front'
+import type { TLSSocket } from 'node:tls'
 
-export interface L7Options extends ForwardingOptions {
+export interface L7Options extends Omit<ForwardingOptions, 'proto'> {
   clientHeadersTimeout: number
   clientIdleTimeout: number
   clientRequestTimeout: number
@@ -38,22 +40,30 @@ export interface L7Options extends ForwardingOptions {
   http2MaxStreams: number
 }
 
+const EMPTY = Buffer.alloc(0)
+
 export class L7Listener implements RequestHandler, RouteSource {
-  entry: PortEntry
+  #entry: PortEntry
   readonly port: number
   readonly #http: Http1Server
   readonly #options: L7Options
+  /** What upstream is told the client spoke (X-Forwarded-Proto). */
+  readonly #forwarding: ForwardingOptions
+  /** TLS termination (an HTTPS port), or null. */
+  readonly #tls: TlsFront | null
   readonly #ctx: TunnelContext
   readonly #info = newRequestInfo()
   readonly #target: Target = { path: '', authority: null }
   /** The HTTP/2 side, made for the first client that speaks it. */
   #h2: H2Front | null = null
 
-  constructor (entry: PortEntry, options: L7Options, ctx: TunnelContext, shared: Http1Shared) {
-    this.entry = entry
+  constructor (entry: PortEntry, options: L7Options, ctx: TunnelContext, shared: Http1Shared, tls: TlsPort | null = null) {
+    this.#entry = entry
     this.port = entry.port
     this.#options = options
+    this.#forwarding = { ...options, proto: tls === null ? 'http' : 'https' }
     this.#ctx = ctx
+    this.#tls = tls === null ? null : new TlsFront(tls, options.clientHeadersTimeout, (socket) => { this.#secure(socket) })
     this.#http = new Http1Server({
       maxHeaderSize: options.maxHeaderSize,
       maxHeaders: options.maxHeaders,
@@ -61,7 +71,24 @@ export class L7Listener implements RequestHandler, RouteSource {
       requestTimeout: options.clientRequestTimeout,
       idleTimeout: options.clientIdleTimeout,
       sendTimeout: options.clientSendTimeout
-    }, this, shared)
+    }, this, shared, this.#tls?.server ?? null)
+  }
+
+  get entry (): PortEntry { return this.#entry }
+
+  /** The port's routes after a table swap (its TLS default certificate follows them). */
+  set entry (entry: PortEntry) {
+    this.#entry = entry
+    this.#tls?.refresh()
+  }
+
+  /** Handshakes refused for want of a certificate (HTTPS ports). */
+  get tlsRefused (): number { return this.#tls?.refused ?? 0 }
+
+  /** A TLS connection through its handshake: HTTP/2 or HTTP/1.1 as ALPN chose. */
+  #secure (socket: TLSSocket): void {
+    if (socket.alpnProtocol === 'h2') this.#h2Front().adopt(socket, EMPTY, false)
+    else this.#http.accept(socket)
   }
 
   get server (): Server { return this.#http.server }
@@ -79,7 +106,7 @@ export class L7Listener implements RequestHandler, RouteSource {
 
   /** The port left the table: no route from now on; connections close after their exchange in flight. */
   retire (): void {
-    this.entry = new PortEntry(this.port, 'http', [])
+    this.#entry = new PortEntry(this.port, 'http', [])
     this.#http.retire()
     this.#h2?.closeIdle()
   }
@@ -91,16 +118,19 @@ export class L7Listener implements RequestHandler, RouteSource {
 
   /** h2c with prior knowledge: the connection is HTTP/2's from its first byte. */
   onPreface (socket: Socket, head: Buffer, trusted: boolean): void {
+    this.#h2Front().adopt(socket, head, trusted)
+  }
+
+  #h2Front (): H2Front {
     const o = this.#options
     this.#h2 ??= new H2Front(this, this.#ctx, {
       maxStreams: o.http2MaxStreams,
       maxHeaderSize: o.maxHeaderSize,
       maxHeaders: o.maxHeaders,
       idleTimeout: o.clientIdleTimeout,
-      xForwarded: o.xForwarded,
-      forwardedHeader: o.forwardedHeader
+      ...this.#forwarding
     })
-    this.#h2.adopt(socket, head, trusted)
+    return this.#h2
   }
 
   // --- RouteSource ---
@@ -125,7 +155,7 @@ export class L7Listener implements RequestHandler, RouteSource {
         : '400 Bad Request: the request target must be /path or http://host/path\n')
       return
     }
-    const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, ex.owner.trusted, target.authority, this.#options, info)
+    const headers = upstreamRequestHeaders(ex.rawHeaders, ex.remoteAddress, ex.owner.trusted, target.authority, this.#forwarding, info)
     if (info.hasBody) ex.body = new RequestBody(ex.owner)
     if (info.transferEncoding !== '' && !eqLower(info.transferEncoding.trim(), 'chunked')) {
       // RFC 9112 6.1: a coding the server does not understand. De-chunking `gzip, chunked` and

@@ -15,6 +15,8 @@
 import { connectionOptions, eqLower, withoutNamed } from './header-names'
 
 export interface ForwardingOptions {
+  /** What the client spoke: X-Forwarded-Proto and Forwarded's proto. */
+  proto: 'http' | 'https'
   /** Set X-Forwarded-For/-Proto/-Host. */
   xForwarded: boolean
   /** Set RFC 7239 Forwarded. */
@@ -143,13 +145,13 @@ export function upstreamRequestHeaders (raw: string[], clientIp: string, trusted
   const host = info.host
   if (o.xForwarded) {
     pairs.push('x-forwarded-for', xff === null ? clientIp : `${xff}, ${clientIp}`)
-    if (!clientProto) pairs.push('x-forwarded-proto', 'http')
+    if (!clientProto) pairs.push('x-forwarded-proto', o.proto)
     if (!clientHost && host !== null && host !== '') pairs.push('x-forwarded-host', host)
   } else if (xff !== null) {
     pairs.push('x-forwarded-for', xff)
   }
   if (o.forwardedHeader) {
-    const ours = `for=${forwardedNode(clientIp)};proto=http${host !== null && host !== '' ? `;host="${host}"` : ''}`
+    const ours = `for=${forwardedNode(clientIp)};proto=${o.proto}${host !== null && host !== '' ? `;host="${host}"` : ''}`
     pairs.push('forwarded', forwarded === null ? ours : `${forwarded}, ${ours}`)
   }
   return pairs

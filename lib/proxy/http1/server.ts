@@ -53,14 +53,15 @@ export class Http1Server implements ConnectionHost {
   /** The port left the table: connections close after the exchange in flight. */
   #retired = false
 
-  constructor (options: Http1Options, handler: RequestHandler, shared: Http1Shared) {
+  /** `external`: a server of another kind (TLS) that hands its connections to accept(); else a plain one. */
+  constructor (options: Http1Options, handler: RequestHandler, shared: Http1Shared, external: Server | null = null) {
     this.#options = options
     this.handler = handler
     this.maxHeaderSize = options.maxHeaderSize
     this.maxHeaders = options.maxHeaders
     this.#shared = shared
     // allowHalfOpen: a client's FIN must not end our side before its answer is written.
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => { this.#accept(socket) })
+    this.server = external ?? createServer({ allowHalfOpen: true, noDelay: true }, (socket) => { this.accept(socket) })
     const shortest = Math.min(options.headersTimeout, options.idleTimeout, options.sendTimeout, options.requestTimeout > 0 ? options.requestTimeout : Infinity)
     this.sweepMs = Math.min(1000, Math.max(25, shortest / 10))
     swept.add(this)
@@ -90,7 +91,8 @@ export class Http1Server implements ConnectionHost {
     for (const c of this.#connections) c.socket.destroy()
   }
 
-  #accept (socket: Socket): void {
+  /** A client connection, accepted (and for TLS, through its handshake). */
+  accept (socket: Socket): void {
     if (socket.remoteAddress === undefined || handleOf(socket) === null) {
       socket.destroy() // already gone
       return
