@@ -155,3 +155,15 @@ function sentinelAddress (part: string, fail: (problem: string) => MeshError): S
   if (!(port >= 1 && port <= 65535)) throw fail(`has sentinel ${shown}: port ${JSON.stringify(portText)} is not 1-65535`)
   return { host, port }
 }
+
+/**
+ * Which registry a URL names, without credentials: `host:port/db` for one
+ * server, `sentinel h1:p1,h2:p2/MASTER` (sentinels sorted) through Sentinel.
+ * For tags derived from the URL (never a password in them, even hashed).
+ */
+export function redisIdentity (text: string): string {
+  const target = parseRedisUrl(text)
+  if (target.kind === 'sentinel') return `sentinel ${target.sentinels.map((s) => `${s.host}:${s.port}`).sort().join(',')}/${target.master}`
+  const u = new URL(text)
+  return `${u.hostname}:${u.port === '' ? '6379' : u.port}${u.pathname === '' ? '/' : u.pathname}`
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseRedisUrl } from '../../lib/config/redis-url'
+import { parseRedisUrl, redisIdentity } from '../../lib/config/redis-url'
 import { loadConfig } from '../../lib/config/load'
 import { isMeshError } from '../../lib/errors'
 
@@ -54,4 +54,11 @@ t.test('a bad URL is one MESH_ERR_CONFIG naming the bad part, its password hidde
   }
   t.throws(() => loadConfig({ env: { MESH_REDIS_URL: `redis+sentinel://:${secret}@h1:26379,h2:0/m` } }), /config key redis\.url: .*sentinel "h2:0": port "0" is not 1-65535/, 'the loader refuses it at start')
   t.equal(loadConfig({ env: {}, overrides: { 'redis.url': 'redis+sentinel://h1,h2,h3/mesh' } }).redis.url, 'redis+sentinel://h1,h2,h3/mesh', 'and accepts a good one as given')
+})
+
+t.test('redisIdentity: which registry, without credentials', async (t) => {
+  t.equal(redisIdentity('redis+sentinel://u:pw@h2:26380,h1/mesh?sentinelPassword=x'), 'sentinel h1:26379,h2:26380/mesh')
+  t.equal(redisIdentity('redis+sentinel://h1,h2:26380/mesh'), redisIdentity('redis+sentinel://:other@h2:26380,h1/mesh'), 'the same set in another order, other credentials')
+  t.equal(redisIdentity('rediss://u:pw@10.0.0.1:6380/2'), '10.0.0.1:6380/2')
+  t.equal(redisIdentity('redis://:pw@h'), 'h:6379/')
 })

@@ -7,7 +7,7 @@
  * a failover takes about 2-3 s on this machine).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Redis from 'ioredis'
@@ -24,7 +24,11 @@ export interface SentinelSetOptions {
   password?: string
   /** Where each replica replicates from: the master's port unless a test puts a relay between them. */
   replicaUpstream?: (masterPort: number, replica: number) => Promise<number>
+  /** Every server and sentinel on TLS only (clients must show a certificate the CA signed): the rediss+sentinel:// form. */
+  tls?: SentinelTls
 }
+
+export interface SentinelTls { ca: string, cert: string, key: string, clientCert: string, clientKey: string }
 
 export interface ServerProc { port: number, dir: string, proc: ChildProcess }
 
@@ -35,16 +39,18 @@ export class SentinelSet {
   readonly password: string
   readonly servers: ServerProc[] = []
   readonly sentinels: ServerProc[] = []
+  readonly tls: SentinelTls | null
   readonly #root: string
 
-  private constructor (master: string, password: string) {
+  private constructor (master: string, password: string, tls: SentinelTls | null) {
     this.master = master
     this.password = password
+    this.tls = tls
     this.#root = mkdtempSync(join(tmpdir(), 'mesh-sentinel-'))
   }
 
   static async start (o: SentinelSetOptions = {}): Promise<SentinelSet> {
-    const set = new SentinelSet(o.master ?? 'mesh', o.password ?? '')
+    const set = new SentinelSet(o.master ?? 'mesh', o.password ?? '', o.tls ?? null)
     try {
       await set.#start(o)
     } catch (err) {
@@ -54,10 +60,10 @@ export class SentinelSet {
     return set
   }
 
-  /** redis+sentinel://[:password@]127.0.0.1:p1,.../MASTER */
+  /** redis+sentinel://[:password@]127.0.0.1:p1,.../MASTER (rediss+sentinel:// with TLS) */
   get url (): string {
     const auth = this.password === '' ? '' : `:${encodeURIComponent(this.password)}@`
-    return `redis+sentinel://${auth}${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.master}`
+    return `${this.tls === null ? 'redis' : 'rediss'}+sentinel://${auth}${this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${this.master}`
   }
 
   async #start (o: SentinelSetOptions): Promise<void> {
@@ -76,8 +82,11 @@ export class SentinelSet {
       const port = await freePort()
       const dir = mkdtempSync(join(this.#root, 'sentinel-'))
       const file = join(dir, 'sentinel.conf')
+      const tls = this.tls === null
+        ? [`port ${port}`]
+        : ['port 0', `tls-port ${port}`, `tls-cert-file ${this.tls.cert}`, `tls-key-file ${this.tls.key}`, `tls-ca-cert-file ${this.tls.ca}`, 'tls-replication yes', 'tls-auth-clients yes']
       writeFileSync(file, [
-        `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+        ...tls, 'bind 127.0.0.1', `dir ${dir}`,
         `sentinel monitor ${this.master} 127.0.0.1 ${master.port} ${quorum}`,
         `sentinel down-after-milliseconds ${this.master} ${o.downAfterMs ?? 1000}`,
         // Also bounds a failed election: the next sentinel tries again within it.
@@ -98,7 +107,11 @@ export class SentinelSet {
   async #server (extra: string[]): Promise<ServerProc> {
     const port = await freePort()
     const dir = mkdtempSync(join(this.#root, 'redis-'))
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+    const listen = this.tls === null
+      ? ['--port', String(port)]
+      : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', this.tls.cert, '--tls-key-file', this.tls.key, '--tls-ca-cert-file', this.tls.ca,
+          '--tls-replication', 'yes', '--tls-auth-clients', 'yes']
+    const proc = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
       '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--loglevel', 'warning', ...extra], { stdio: 'ignore' })
     const s = { port, dir, proc }
     this.servers.push(s)
@@ -107,7 +120,8 @@ export class SentinelSet {
 
   /** A plain connection to one process (a server, or a sentinel). */
   client (port: number, password = this.password): Redis {
-    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, password: password === '' ? undefined : password })
+    const tls = this.tls === null ? undefined : { ca: readFileSync(this.tls.ca), cert: readFileSync(this.tls.clientCert), key: readFileSync(this.tls.clientKey) }
+    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, password: password === '' ? undefined : password, tls })
     c.on('error', () => {})
     return c
   }
