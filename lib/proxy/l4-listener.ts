@@ -14,6 +14,7 @@ import type { PortEntry, Route } from '../table/routing-table'
 import type { ConnectionLimit } from './connection-limit'
 import { classify } from './errors-map'
 import { readProxyHeader } from './proxy-protocol'
+import { readClientHello } from './tls/client-hello'
 import type { TrustedProxies } from './trusted-proxies'
 import { UpstreamReader } from './l4-upstream-read'
 import { Quiet } from './quiet'
@@ -26,6 +27,8 @@ export interface L4Options {
 
 /** How long a trusted balancer's connection is watched for a PROXY header before it is bridged without one. */
 const PROXY_HEADER_WAIT_MS = 200
+/** A TLS passthrough client must have sent its whole ClientHello within this. */
+const HELLO_TIMEOUT_MS = 10_000
 const EMPTY = Buffer.alloc(0)
 
 /** One client connection being bridged. Fixed shape; handlers bound once per connection. */
@@ -132,13 +135,18 @@ export class L4Listener {
   readonly #limit: ConnectionLimit
   readonly #trusted: TrustedProxies
   readonly #bridges = new Set<Bridge>()
+  /** TLS passthrough: each session is routed by the server name of its ClientHello (Traefik's HostSNI). */
+  readonly #bySni: boolean
+  /** Passthrough sessions closed for a ClientHello without a known server name, or no ClientHello (metric). */
+  sniRefused = 0
 
-  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth, limit: ConnectionLimit, trusted: TrustedProxies) {
+  constructor (entry: PortEntry, options: L4Options, passive: PassiveHealth, limit: ConnectionLimit, trusted: TrustedProxies, bySni = false) {
     this.entry = entry
     this.options = options
     this.passive = passive
     this.#limit = limit
     this.#trusted = trusted
+    this.#bySni = bySni
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => { this.#onConnection(socket) })
   }
 
@@ -168,19 +176,58 @@ export class L4Listener {
   #onConnection (client: Socket): void {
     if (!this.#limit.admit(client)) return
     if (!this.#trusted.has(client.remoteAddress ?? '')) {
-      this.#bridge(client, EMPTY)
+      this.#route(client, EMPTY)
       return
     }
     // A balancer in front may open with a PROXY header: it is stripped (and its client is who the session is for).
     client.on('error', onEarlyError)
     readProxyHeader(client, PROXY_HEADER_WAIT_MS, (_source, rest) => {
       client.off('error', onEarlyError)
-      if (!client.destroyed) this.#bridge(client, rest)
+      if (!client.destroyed) this.#route(client, rest)
     })
   }
 
-  #bridge (client: Socket, head: Buffer): void {
-    const route = this.entry.single ?? this.entry.routes[0] ?? null
+  /** The session's route: the port's only one, or (passthrough) the one its ClientHello names. */
+  #route (client: Socket, head: Buffer): void {
+    if (!this.#bySni) {
+      this.#bridge(client, head, this.entry.single ?? this.entry.routes[0] ?? null)
+      return
+    }
+    let buf = head
+    let settled = false
+    const timer = setTimeout(() => { refuse() }, HELLO_TIMEOUT_MS)
+    const refuse = (): void => {
+      done()
+      this.sniRefused++
+      client.destroy()
+    }
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
+      check()
+    }
+    const done = (): void => {
+      settled = true
+      clearTimeout(timer)
+      client.off('data', onData)
+      client.off('error', onEarlyError)
+    }
+    const check = (): void => {
+      const hello = readClientHello(buf)
+      if (hello.kind === 'more') return
+      if (hello.kind !== 'sni') { refuse(); return }
+      const route = this.entry.lookup(hello.name)
+      if (route === null) { refuse(); return }
+      done()
+      client.pause()
+      this.#bridge(client, buf, route)
+    }
+    client.on('error', onEarlyError)
+    client.on('data', onData)
+    if (buf.length > 0) check()
+    if (!settled) client.resume()
+  }
+
+  #bridge (client: Socket, head: Buffer, route: Route | null): void {
     if (route === null) {
       client.destroy()
       return

@@ -11,6 +11,7 @@ import { Endpoint } from '../../lib/balancer/endpoint'
 import { PassiveHealth } from '../../lib/balancer/passive-health'
 import { RouteStats } from '../../lib/metrics/route-stats'
 import { ConnectionLimit } from '../../lib/proxy/connection-limit'
+import { L4Listener } from '../../lib/proxy/l4-listener'
 import { L7Listener, type L7Options } from '../../lib/proxy/l7-listener'
 import type { TlsPort } from '../../lib/proxy/tls/tls-front'
 import { TrustedProxies } from '../../lib/proxy/trusted-proxies'
@@ -53,6 +54,18 @@ export async function l7Listener (t: Test, host: string, routes: Route[], tls: T
     listener.dropConnections()
     await new Promise<void>((resolve) => { listener.server.close(() => { resolve() }) })
     for (const r of routes) for (const ep of r.balancer.endpoints) await ep.close()
+  })
+  return { listener, port }
+}
+
+/** An L4 listener (TLS passthrough by SNI when `bySni`) on `host`, closed with the test. */
+export async function l4Listener (t: Test, host: string, routes: Route[], bySni = false): Promise<{ listener: L4Listener, port: number }> {
+  const passive = new PassiveHealth({ failures: 3, fiveXx: 0, ejectBase: 1000, ejectMax: 1000 })
+  const listener = new L4Listener(new PortEntry(0, 'tcp', routes), { connectTimeout: 2000, idleTimeout: 0, maxTries: 3 }, passive, new ConnectionLimit(10_000), new TrustedProxies([]), bySni)
+  const port = await listen(listener.server, host)
+  t.teardown(async () => {
+    listener.dropConnections()
+    await new Promise<void>((resolve) => { listener.server.close(() => { resolve() }) })
   })
   return { listener, port }
 }
