@@ -25,7 +25,7 @@ import type { L7Options } from './proxy/l7-listener'
 import { warmUp } from './proxy/warmup'
 import type { PoolOptions } from './balancer/endpoint'
 import { Prober } from './health/prober'
-import { addControlMetrics, addDataPlaneMetrics, createRegistry } from './metrics/node-metrics'
+import { addControlMetrics, addDataPlaneMetrics, createMetricsPage, createRegistry } from './metrics/node-metrics'
 import { startAdmin } from './admin/admin-server'
 import { Membership } from './node/membership'
 import { installProcessGuard } from './node/process-guard'
@@ -181,21 +181,22 @@ export async function startNode (config: Config): Promise<RunningNode> {
   const control = startControl(ctx, () => data.tables.current().rev)
   await control.membership.start()
 
-  const registry = createRegistry(ctx.node.name, true)
-  addDataPlaneMetrics(registry, { feed: ctx.feed, tables: data.tables, listeners: data.listeners, passive: data.passive })
-  addControlMetrics(registry, control.prober)
-  const admin = await maybeAdmin(ctx, async () => await registry.metrics(), registry.contentType, () => ({
+  const metrics = createMetricsPage(ctx.node.name, { feed: ctx.feed, tables: data.tables, listeners: data.listeners, passive: data.passive }, control.prober)
+  const admin = await maybeAdmin(ctx, async () => await metrics.render(), metrics.contentType, () => ({
     revision: data.tables.current().rev,
     health_probes: control.prober.probes,
     listeners: [...data.listeners.listeners.values()].map((l) => ({ port: l.port, protocol: l.protocol, state: l.state, error: l.error }))
-  }))
+  }), data)
   return { ctx, data, admin, stop: stopper(ctx, data, control, admin) }
 }
 
-async function maybeAdmin (ctx: NodeContext, metrics: () => Promise<string>, contentType: string, extra: () => Record<string, unknown>): Promise<Server | null> {
+async function maybeAdmin (ctx: NodeContext, metrics: () => Promise<string | Buffer>, contentType: string, extra: () => Record<string, unknown>, data: DataPlane | null): Promise<Server | null> {
   if (ctx.config.node.admin === '') return null
   return await startAdmin(ctx.config.node.admin, { metrics, contentType }, {
     healthz: () => ({ status: 'ok', node: ctx.node.name, id: ctx.node.id, registry_up: ctx.feed.up, ...extra() })
+  }, {
+    token: ctx.config.node.adminToken,
+    dashboard: { feed: ctx.feed, store: ctx.store, self: ctx.node, heartbeatTtl: ctx.config.node.heartbeatTtl, tables: data?.tables ?? null, passive: data?.passive ?? null }
   })
 }
 
@@ -255,7 +256,7 @@ async function startPrimary (config: Config): Promise<RunningNode> {
   const aggregator = new AggregatorRegistry()
   const own: Registry = createRegistry(ctx.node.name, false)
   addControlMetrics(own, control.prober)
-  const admin = await maybeAdmin(ctx, async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`, aggregator.contentType, () => ({ workers: workers.size, health_probes: control.prober.probes }))
+  const admin = await maybeAdmin(ctx, async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}`, aggregator.contentType, () => ({ workers: workers.size, health_probes: control.prober.probes }), null)
   const stopControl = stopper(ctx, null, control, admin)
   const stop = async (): Promise<void> => {
     stopping = true

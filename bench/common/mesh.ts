@@ -24,6 +24,9 @@ export function meshCli (args: string[], redisUrl: string, cpu?: string): Promis
   return run(process.execPath, [MESH_CLI, ...args, '--redis', redisUrl], { cpu, timeoutMs: 30_000 })
 }
 
+/** The admin token of the bench's nodes (node.adminToken, through the environment): POST /debug/gc needs it. */
+export const ADMIN_TOKEN = 'bench-admin-token'
+
 export interface NodeOptions {
   name: string
   advertise: string
@@ -40,7 +43,7 @@ export function startMeshNode (o: NodeOptions): Proc {
   const args = [...(o.nodeFlags ?? []), MESH_CLI, 'node', 'start', '--name', o.name, '--advertise', o.advertise, '--admin', o.admin, '--redis', o.redisUrl]
   if (o.workers !== undefined && o.workers !== 1) args.push('--workers', String(o.workers))
   if (o.extra !== undefined) args.push(...o.extra)
-  return startProc(`mesh node ${o.name}`, process.execPath, args, { cpu: o.cpu })
+  return startProc(`mesh node ${o.name}`, process.execPath, args, { cpu: o.cpu, env: { ...process.env, MESH_NODE_ADMIN_TOKEN: ADMIN_TOKEN } })
 }
 
 export interface Reply { status: number, body: string }
@@ -48,7 +51,7 @@ export interface Reply { status: number, body: string }
 /** POST /debug/gc on a node started with --expose-gc: V8 heap used after a full GC (bytes). */
 export function heapAfterGc (admin: string, timeoutMs = 10_000): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`http://${admin}/debug/gc`, { method: 'POST', agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.request(`http://${admin}/debug/gc`, { method: 'POST', agent: false, timeout: timeoutMs, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => { body += c })

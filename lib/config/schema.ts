@@ -38,6 +38,7 @@ export const SCHEMA = {
     advertise: { kind: 'host' },
     bind: str,
     admin: { kind: 'hostport', optional: true },
+    adminToken: str,
     heartbeatInterval: posDur,
     heartbeatTtl: posDur,
     shutdownGrace: dur,

@@ -47,6 +47,9 @@ export const FAST = [
   'proxy.warmupRequests=0' // test/proxy/warmup.test.ts runs it; the rest start faster without
 ]
 
+/** The admin token every test node gets (node.adminToken, through MESH_NODE_ADMIN_TOKEN): the dashboard and POST /debug/gc need it. */
+export const ADMIN_TOKEN = 'test-admin-token'
+
 export class MeshNode {
   readonly name: string
   readonly addr: string
@@ -72,7 +75,7 @@ export class MeshNode {
   static async start (name: string, addr: string, redisUrl: string, extra: string[] = [], o: { nodeFlags?: string[] } = {}): Promise<MeshNode> {
     const set = FAST.flatMap((kv) => ['--set', kv])
     const proc = spawn(process.execPath, [...(o.nodeFlags ?? []), CLI, 'node', 'start', '--name', name, '--advertise', addr, '--admin', `${addr}:9180`, '--redis', redisUrl, ...set, ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'] })
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESH_NODE_ADMIN_TOKEN: ADMIN_TOKEN } })
     const node = new MeshNode(name, addr, proc)
     await waitFor(async () => (await httpGet(`http://${addr}:9180/healthz`)).status === 200, { timeout: 15_000, what: `node ${name} admin on ${addr}:9180 (log: ${node.log})` })
     return node
@@ -86,7 +89,7 @@ export class MeshNode {
 
   /** V8 heap used after a full GC (MB); the node must run with --expose-gc. */
   async heapAfterGc (): Promise<number> {
-    const r = await httpGet(`http://${this.admin}/debug/gc`, { method: 'POST' })
+    const r = await httpGet(`http://${this.admin}/debug/gc`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
     if (r.status !== 200) throw new Error(`POST /debug/gc answered ${r.status}: start the node with --expose-gc`)
     return (JSON.parse(r.body) as { heapUsed: number }).heapUsed / 1024 / 1024
   }
