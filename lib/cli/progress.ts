@@ -93,7 +93,8 @@ function slotOf (key: string, label: string, mine: TaskRecord[], spec: ServiceSp
 
 function rowText (s: Slot, paint: Paint): string {
   const t = s.task
-  if (!s.running && s.failure !== undefined && (t === undefined || FAILED(t.state) || t.createdAt < s.failure.createdAt)) {
+  // Until the slot runs again, its last failure says more than the replacement waiting out its back-off.
+  if (!s.running && s.failure !== undefined) {
     return `${s.label}: ${paint(truncError(s.failure.error !== '' ? s.failure.error : s.failure.state))}`
   }
   if (t === undefined) return `${s.label}: `
