@@ -42,6 +42,19 @@ t.test('service logs: aligned prefixes, --tail, -f until SIGINT', async (t) => {
     return out.includes('nginx1.4.q53jgeeq7y1x@node3    | live\n')
   }, { what: 'followed line', interval: 100 })
   t.notMatch(out, /first|third/, '--tail 0 skips history')
+
+  // Redis away under -f: one line, retried, the follow goes on where it was.
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+  await redis.save()
+  await r.stop()
+  await waitFor(() => err.includes('retrying'), { what: 'the outage line' })
+  await r.start()
+  await waitFor(async () => {
+    await add('xj271k2829uzaaaaaaaaaaaaa', 'nginx1.5', 'node1', 'back')
+    return out.includes('nginx1.5.xj271k2829uz@node1    | back\n')
+  }, { what: 'a line after the outage', interval: 200 })
+  t.equal(err, `mesh: registry unreachable at ${r.url}: ECONNREFUSED; retrying every 2 s\nmesh: registry reachable again at ${r.url}\n`)
   child.kill('SIGINT')
   t.equal(await exited, 0, 'SIGINT ends -f cleanly')
 })

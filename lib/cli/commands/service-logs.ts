@@ -2,14 +2,15 @@
  * `mesh service logs [-f] [--tail N] SERVICE`: the service's log stream
  * (written by agents: fields task, name, node, stream, line), printed as
  * `nginx1.3.<task id 12>@node2    | line`, prefixes padded to align.
- * -f follows with XREAD BLOCK on a second connection until SIGINT/SIGTERM.
+ * -f follows with XREAD BLOCK on a second connection until SIGINT/SIGTERM,
+ * waiting out a registry outage (registry-session.ts retryUnreachable).
  */
 import type Redis from 'ioredis'
 import { findService } from '../../service/lookup'
 import { intValue } from '../../service/values'
 import { shortId } from '../../util/ids'
 import { bool, cliConfig, parseFlags, str, type CommandSpec } from '../flags'
-import { withSession } from '../registry-session'
+import { retryUnreachable, withSession, type Session } from '../registry-session'
 
 export const SPEC: CommandSpec = {
   name: 'service logs',
@@ -53,19 +54,21 @@ export class LogPrinter {
   }
 }
 
-async function follow (reader: Redis, key: string, from: string, printer: LogPrinter, blockMs: number): Promise<void> {
+/** Tails `key` until SIGINT/SIGTERM; a registry that goes away meanwhile is waited for (one line each way). */
+async function follow (session: Session, reader: Redis, key: string, from: string, printer: LogPrinter, blockMs: number): Promise<void> {
   let last = from
-  let stopped = false
-  const stop = (): void => { stopped = true; reader.disconnect() }
+  const ac = new AbortController()
+  const stop = (): void => { ac.abort(); reader.disconnect() }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    while (!stopped) {
+    while (!ac.signal.aborted) {
       let res: Array<[string, Entry[]]> | null
       try {
-        res = await reader.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', key, last) as Array<[string, Entry[]]> | null
+        res = await retryUnreachable(session, async () =>
+          await reader.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', key, last) as Array<[string, Entry[]]> | null, { signal: ac.signal })
       } catch (err) {
-        if (stopped) return
+        if (ac.signal.aborted) return
         throw err
       }
       if (res === null) continue
@@ -106,7 +109,7 @@ export async function run (argv: string[]): Promise<number> {
     const lastId = entries.length > 0 ? entries[entries.length - 1][0]
       : ((await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Entry[])[0]?.[0] ?? '0-0'
     const reader = await session.newRedis('mesh-cli-logs')
-    await follow(reader, key, lastId, printer, config.registry.blockTimeout)
+    await follow(session, reader, key, lastId, printer, config.registry.blockTimeout)
     return 0
   })
 }
