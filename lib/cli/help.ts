@@ -12,10 +12,10 @@ import type { CommandSpec, Options } from './flags'
  * (the membership commands' specs live with their own commands); a spec's
  * own description and default win.
  */
-const FLAG_DOCS: Record<string, Pick<Options[string], 'description' | 'default' | 'value'>> = {
+const FLAG_DOCS: Record<string, Pick<Options[string], 'description' | 'default' | 'value' | 'choices'>> = {
   quiet: { description: 'Only display IDs' },
   force: { description: 'Force the removal of a node that is still up' },
-  availability: { description: 'Availability of the node ("active", "pause", "drain")', value: 'AVAILABILITY' },
+  availability: { description: 'Availability of the node ("active", "pause", "drain")', value: 'AVAILABILITY', choices: ['active', 'pause', 'drain'] },
   nodes: { description: 'Number of node daemons to start (node1 is a manager)', default: '3', value: 'N' },
   'base-port': { description: 'Admin port of every node (127.0.0.<i>:PORT)', default: '9180', value: 'PORT' },
   set: { description: 'Set a configuration key for the whole cluster', value: 'section.key=value' },
@@ -26,7 +26,7 @@ const FLAG_DOCS: Record<string, Pick<Options[string], 'description' | 'default' 
 export function documented (name: string, o: Options[string]): Options[string] {
   const doc = FLAG_DOCS[name]
   if (doc === undefined) return o
-  return { ...o, description: o.description ?? doc.description, default: o.default ?? doc.default, value: o.value ?? doc.value }
+  return { ...o, description: o.description ?? doc.description, default: o.default ?? doc.default, value: o.value ?? doc.value, choices: o.choices ?? doc.choices }
 }
 
 /** `-d, --detach` / `    --publish PUB:TARGET`: the left column of one flag. */
