@@ -11,6 +11,14 @@ export class LabelSet {
   /** `k="v",k2="v2"` without braces; '' for no labels. */
   readonly text: string
   readonly labels: Labels
+  /**
+   * Encoded line prefixes of this set, by name suffix, for the renderer key
+   * (metrics-page.ts: node and metric name) it was last used with; most sets
+   * serve one metric, the others keep theirs in `prefixes`.
+   */
+  prefixKey = ''
+  prefixBufs: Buffer[] | null = null
+  prefixes: Map<string, Buffer[]> | null = null
 
   constructor (labels: Labels, text?: string) {
     this.labels = labels

@@ -1,7 +1,9 @@
 /**
  * The /metrics page of a node: its MetricDefs rendered straight into the
- * Prometheus text format (version 0.0.4) from cached label strings, then
- * prom-client's registry (Node's process metrics) appended.
+ * Prometheus text format (version 0.0.4) as bytes, then prom-client's
+ * registry (Node's process metrics) appended. Each label set keeps its
+ * encoded line prefix (`name{labels,node="n"} `) per metric, so a sample
+ * costs one copy of those bytes and its digits (byte-writer.ts).
  *
  * Incremental: per-route metrics are rendered a slice of routes at a time,
  * and the renderer yields to the event loop whenever it has worked for
@@ -12,8 +14,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { Registry } from 'prom-client'
 import type { MetricDef } from './collected'
+import { ByteWriter } from './byte-writer'
 import { escapeLabelValue, type LabelSet } from './label-set'
-import type { RouteView, ScrapeViews } from './scrape-view'
+import type { ScrapeViews } from './scrape-view'
 
 export interface MetricsPageOptions {
   /** Longest stretch of rendering between two yields to the event loop (ms). */
@@ -22,21 +25,28 @@ export interface MetricsPageOptions {
   routesPerSlice?: number
 }
 
+const NO_PREFIX = Buffer.alloc(0)
+/** Index of a sample name suffix in LabelSet.prefixes' arrays. */
+function suffixIndex (suffix: string | undefined): number {
+  return suffix === undefined ? 0 : suffix === '_bucket' ? 1 : suffix === '_sum' ? 2 : 3
+}
+
 export class MetricsPage {
   readonly contentType: string
   readonly #nodeLabel: string
   readonly #defs: readonly MetricDef[]
+  /** Per metric: its key in LabelSet.prefixes (node and name: label sets are shared by pages of different nodes in one process). */
+  readonly #keys: readonly string[]
   readonly #views: ScrapeViews | null
   readonly #registry: Registry
   readonly #sliceMs: number
   readonly #routesPerSlice: number
-  /** Per metric name: each label set's ready line prefix (`name{labels,node="n"} `) by suffix (none, _bucket, _sum, _count). */
-  readonly #prefixes = new Map<string, WeakMap<LabelSet, string[]>>()
 
   /** `registry`: prom-client's (process and control metrics), rendered after the node's own. */
   constructor (node: string, defs: readonly MetricDef[], views: ScrapeViews | null, registry: Registry, options: MetricsPageOptions = {}) {
     this.#nodeLabel = `node="${escapeLabelValue(node)}"`
     this.#defs = defs
+    this.#keys = defs.map((d) => `${node}\u0000${d.name}`)
     this.#views = views
     this.#registry = registry
     this.contentType = registry.contentType
@@ -44,60 +54,64 @@ export class MetricsPage {
     this.#routesPerSlice = options.routesPerSlice ?? 50
   }
 
-  /** The page as bytes (slices are encoded as they are made, so no multi-megabyte string lives across the yields). */
+  /** The page as bytes. */
   async render (): Promise<Buffer> {
+    const chunks = await this.renderChunks()
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+  }
+
+  /** The page as chunks of bytes, in order. */
+  async renderChunks (): Promise<Buffer[]> {
     const views = this.#views?.take() ?? []
-    const parts: Buffer[] = []
     const node = this.#nodeLabel
-    let out = ''
+    const w = new ByteWriter()
     let name = ''
-    let prefixes = this.#prefixes.get('')
+    let key = ''
     const emit = (labels: LabelSet, value: number, suffix?: string): void => {
-      const key = suffix === undefined ? 0 : suffix === '_bucket' ? 1 : suffix === '_sum' ? 2 : 3
-      let byLabels = (prefixes as WeakMap<LabelSet, string[]>).get(labels)
-      if (byLabels === undefined) (prefixes as WeakMap<LabelSet, string[]>).set(labels, byLabels = ['', '', '', ''])
-      let prefix = byLabels[key]
-      if (prefix === '') prefix = byLabels[key] = `${suffix === undefined ? name : name + suffix}{${labels.text === '' ? node : `${labels.text},${node}`}} `
-      out += prefix + formatValue(value) + '\n'
+      const i = suffixIndex(suffix)
+      let bufs = labels.prefixBufs
+      if (labels.prefixKey !== key || bufs === null) bufs = prefixesOf(labels, key)
+      let prefix = bufs[i]
+      if (prefix.length === 0) prefix = bufs[i] = Buffer.from(`${suffix === undefined ? name : name + suffix}{${labels.text === '' ? node : `${labels.text},${node}`}} `)
+      w.bytes(prefix)
+      w.value(value)
     }
     let since = performance.now()
     const maybeYield = async (): Promise<void> => {
       if (performance.now() - since < this.#sliceMs) return
-      parts.push(Buffer.from(out))
-      out = ''
       await yieldToLoop()
       since = performance.now()
     }
-    for (const def of this.#defs) {
+    for (let d = 0; d < this.#defs.length; d++) {
+      const def = this.#defs[d]
       name = def.name
-      prefixes = this.#prefixes.get(name)
-      if (prefixes === undefined) this.#prefixes.set(name, prefixes = new WeakMap())
-      out += `# HELP ${name} ${escapeHelp(def.help)}\n# TYPE ${name} ${def.type}\n`
+      key = this.#keys[d]
+      w.text(`# HELP ${name} ${escapeHelp(def.help)}\n# TYPE ${name} ${def.type}\n`)
       if (!def.perRoute || views.length <= this.#routesPerSlice) {
         def.collect(emit, views)
       } else {
         for (let i = 0; i < views.length; i += this.#routesPerSlice) {
-          def.collect(emit, slice(views, i, this.#routesPerSlice))
+          def.collect(emit, views.slice(i, i + this.#routesPerSlice))
           await maybeYield()
         }
       }
       await maybeYield()
     }
-    parts.push(Buffer.from(out))
-    parts.push(Buffer.from(await this.#registry.metrics()))
-    return Buffer.concat(parts)
+    w.text(await this.#registry.metrics())
+    return w.finish()
   }
 }
 
-function slice (views: readonly RouteView[], from: number, n: number): readonly RouteView[] {
-  return views.slice(from, from + n)
+/** The prefixes of `labels` for `key`, made its current ones (see LabelSet.prefixKey). */
+function prefixesOf (labels: LabelSet, key: string): Buffer[] {
+  if (labels.prefixBufs !== null) (labels.prefixes ??= new Map()).set(labels.prefixKey, labels.prefixBufs)
+  let bufs = labels.prefixes?.get(key)
+  if (bufs === undefined) bufs = [NO_PREFIX, NO_PREFIX, NO_PREFIX, NO_PREFIX]
+  labels.prefixKey = key
+  labels.prefixBufs = bufs
+  return bufs
 }
 
 function escapeHelp (help: string): string {
   return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
-}
-
-function formatValue (v: number): string {
-  if (Number.isFinite(v)) return String(v)
-  return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'
 }

@@ -21,7 +21,8 @@ import type { TableSource } from '../table/table-source'
 import { CollectedMetric, bucketLabels, emitHistogram, metricDef, routeMetricDef, type Emit, type MetricDef } from './collected'
 import type { FixedHistogram } from './histogram'
 import { LabelSet } from './label-set'
-import { routeLabels } from './route-labels'
+import { routeLabels, type RouteLabels } from './route-labels'
+import type { Endpoint } from '../balancer/endpoint'
 import { ScrapeViews } from './scrape-view'
 import { MetricsPage } from './metrics-page'
 
@@ -43,6 +44,12 @@ function emitUnlabelled (emit: Emit, h: FixedHistogram): void {
   emitHistogram(emit, h, NONE, buckets)
 }
 
+function emitResponses (emit: Emit, l: RouteLabels, ep: Endpoint): void {
+  const r = ep.responses
+  let sets: readonly LabelSet[] | null = null
+  for (let c = 1; c <= 5; c++) if (r[c] > 0) emit((sets ??= l.endpoint(ep))[c], r[c])
+}
+
 /** The metrics of routes and endpoints (services, ports, endpoints). */
 function routeMetrics (): MetricDef[] {
   return [
@@ -50,12 +57,8 @@ function routeMetrics (): MetricDef[] {
       for (const v of views) {
         if (v.route.protocol !== 'http') continue
         const l = routeLabels(v.route.stats)
-        for (const list of [v.endpoints, v.retiredEndpoints]) {
-          for (const ep of list) {
-            const sets = l.endpoint(ep)
-            for (let c = 1; c <= 5; c++) if (ep.responses[c] > 0) emit(sets[c], ep.responses[c])
-          }
-        }
+        for (let i = 0; i < v.endpoints.length; i++) emitResponses(emit, l, v.endpoints[i])
+        for (let i = 0; i < v.retiredEndpoints.length; i++) emitResponses(emit, l, v.retiredEndpoints[i])
         const g = v.route.stats.generated
         for (let c = 1; c <= 5; c++) if (g[c] > 0) emit(l.generated[c], g[c])
       }
