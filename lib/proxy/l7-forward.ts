@@ -244,12 +244,12 @@ export class Forward implements Runner, Waiter {
     this.#end(status, this.tries > 0)
   }
 
-  /** Every outcome ends here once: duration metric, access log. */
+  /** Every outcome ends here once: duration metric (the route's, and the endpoint's for the dashboard's p99), access log. */
   #end (status: number, forwarded = true): void {
     this.done = true
     const seconds = (performance.now() - this.ex.start) / 1000
     const route = this.route as Route
-    if (forwarded) route.stats.duration.observe(seconds)
+    if (forwarded) { route.stats.duration.observe(seconds); this.ep?.duration.observe(seconds) }
     if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.ex, status, route.service, this.ep?.address ?? '-', seconds)
   }
 }

@@ -59,6 +59,10 @@ t.test('the dashboard follows the cluster live', async (t) => {
   await waitFor(async () => (await page.$$eval('.tasks.row span.health', (els) => els.filter((e) => e.textContent === 'healthy').length)) === 2, { timeout: 15_000, what: 'two healthy tasks on screen' })
   for (let i = 0; i < 40; i++) t.equal((await httpGet(`http://${node.addr}:${port}/`)).status, 200)
   t.match(await cellText(page, '.services.row[data-service="web"] span:nth-child(3)'), '2/2', 'replicas 2/2')
+  // This node's traffic per endpoint: a rate and a p99 on the rows of the tasks that served it.
+  await page.waitForFunction(() => document.querySelectorAll('.tasks.row span:nth-child(9)').length > 0 &&
+    /ms$/.test(document.querySelector('.tasks.row span:nth-child(9)')?.textContent ?? ''), undefined, { timeout: 5000 })
+  t.match(await cellText(page, '.tasks.row span:nth-child(7)'), /^\d+\.\d$/, 'requests per second on the task row')
 
   const store = new RegistryStore(createRedis({ url: redis.url, connectTimeout: 1000, reconnectMaxDelay: 200 }), 'mesh:')
   t.teardown(() => { store.redis.disconnect() })
