@@ -5,6 +5,8 @@
  * position, ejection state and counters carry over. An endpoint whose
  * address changed gets a new object and its old pool is closed; a route whose
  * protocol changed gets a new balancer and the old one is detached.
+ * Every node's balancers start at a position of their own (roundRobinStart),
+ * so the first request to each node does not go to the same endpoint.
  */
 import { Balancer } from '../balancer/round-robin'
 import { Endpoint, type PoolOptions } from '../balancer/endpoint'
@@ -27,9 +29,12 @@ export class TableBuilder {
   readonly #routes = new Map<string, RouteSlot>()
   /** Task ids in rotation in the last table built (see eligibility.ts isHealthy). */
   #serving: ReadonlySet<string> = new Set()
+  /** This node's id ('' outside a node: every balancer starts at the first endpoint). */
+  readonly #nodeId: string
 
-  constructor (poolOptions: PoolOptions) {
+  constructor (poolOptions: PoolOptions, nodeId = '') {
     this.#poolOptions = poolOptions
+    this.#nodeId = nodeId
   }
 
   /** Endpoint objects currently referenced by the table (metrics). */
@@ -43,6 +48,7 @@ export class TableBuilder {
     const usedRoutes = new Set<string>()
     const serving = new Set<string>()
     let endpointCount = 0
+    const start = roundRobinStart(state, this.#nodeId)
 
     for (const svc of services) {
       const tasks = byService.get(svc.id) ?? []
@@ -78,7 +84,7 @@ export class TableBuilder {
           this.#routes.set(routeKey, slot)
         }
         usedRoutes.add(routeKey)
-        slot.balancer.setEndpoints(eps)
+        slot.balancer.setEndpoints(eps, start)
         const claim = claims.get(p.published) as PortClaim
         claim.routes.push(new Route(svc.name, svc.id, p.published, p.target, p.protocol, svc.hosts, slot.balancer, slot.stats, svc.health ?? null, unhealthy))
       }
@@ -130,4 +136,18 @@ export class TableBuilder {
     await Promise.all([...this.#endpoints.values()].map(async (ep) => await ep.close()))
     this.#endpoints.clear()
   }
+}
+
+/**
+ * Where this node's balancers start: its rank among the cluster's node ids
+ * (so N nodes in front of N endpoints start at N different ones), or a hash
+ * of its id while the registry does not list it yet.
+ */
+export function roundRobinStart (state: Pick<ClusterState, 'nodes'>, nodeId: string): number {
+  if (nodeId === '') return 0
+  const rank = [...state.nodes.keys()].sort().indexOf(nodeId)
+  if (rank >= 0) return rank
+  let h = 0x811c9dc5 // FNV-1a
+  for (let i = 0; i < nodeId.length; i++) h = Math.imul(h ^ nodeId.charCodeAt(i), 0x01000193) >>> 0
+  return h
 }
