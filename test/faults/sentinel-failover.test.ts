@@ -83,7 +83,8 @@ t.test('kill -9 of the Redis master under load through 3 nodes: 0 failed request
 
   t.comment(`failover: new master (port ${master.port}) named by the sentinels ${master.ms} ms after the kill; first CLI write ${cli.ms} ms after it (${attempts} attempts, ${cli.confirmed ? 'a replica had it' : 'said no replica had it yet'}); ` +
     `scheduler placed the 4th task at ${placed} ms, running at ${fourRunning} ms; ${result.ok + result.failed} requests through 3 nodes, ${result.failed} failed`)
-  t.equal(result.failed, 0, `zero failed requests (${JSON.stringify(result.statuses)}; first: ${result.firstFailure})`)
+  t.equal(result.failed, 0, `zero failed requests (${JSON.stringify(result.statuses)}; first: ${result.firstFailure}, the kill at ${new Date(killedAt).toISOString()})`)
+  if (result.failed > 0) t.comment(nodes.map((n) => `${n.name}:\n${n.log}`).join('\n'))
   t.ok((await store.snapshot()).services.has('marker'), 'the write the CLI reported done before the kill is still there')
   t.ok(cli.ms <= WRITES_BACK_WITHIN_MS, `a CLI write works again within ${WRITES_BACK_WITHIN_MS} ms (${cli.ms} ms)`)
   t.ok(placed <= WRITES_BACK_WITHIN_MS, `a scheduler write works again within ${WRITES_BACK_WITHIN_MS} ms (${placed} ms)`)
