@@ -64,7 +64,7 @@ function createContext (config: Config): NodeContext {
   const connect = (name: string): ReturnType<typeof createRedis> => {
     // The command connection never blocks: a command that gets no reply fails (see ConnectOptions.commandTimeout).
     const commandTimeout = name === 'cmd' ? Math.max(10_000, config.redis.connectTimeout * 2) : undefined
-    const r = createRedis({ url: config.redis.url, connectTimeout: config.redis.connectTimeout, reconnectMaxDelay: config.redis.reconnectMaxDelay, name: `mesh:${node.name}:${name}`, commandTimeout })
+    const r = createRedis({ ...config.redis, name: `mesh:${node.name}:${name}`, commandTimeout })
     r.on('error', (err: Error) => { log.debug('redis %s: %s', name, err.message) })
     r.connect().catch(() => {})
     return r
