@@ -29,7 +29,8 @@
  */
 import { join } from 'node:path'
 import { inheritedTaskEnv } from '../config/load'
-import type { NodeContext, Subsystem } from '../node/context'
+import { reportsOf, type NodeContext, type Subsystem } from '../node/context'
+import { describeRegistryError } from '../registry/errors'
 import type { ServiceSpec, TaskRecord, TaskState } from '../registry/types'
 import { isActiveState, taskName } from '../scheduler/task-rules'
 import { createLogger, type Logger } from '../util/log'
@@ -76,8 +77,8 @@ export class Agent implements Subsystem {
     this.#ctx = ctx
     this.#log = createLogger('agent')
     this.#ports = new PortAllocator(ctx.node.addr, ctx.config.tasks.portRange)
-    this.#reporter = new Reporter(ctx.store, (err) => {
-      this.#log.once('report', 'warn', `task state report failed, retrying: ${(err as Error).message}`)
+    this.#reporter = new Reporter(reportsOf(ctx), ctx.feed, (err) => {
+      this.#log.once('report', 'warn', `task state report failed, retrying: ${describeRegistryError(err)}`)
     })
     this.#logs = new LogShipper(ctx.store.redis, ctx.store.keys, ctx.node.name, ctx.config.tasks.logMaxLen, this.#log)
     this.#onChange = () => { this.#reconcile() }
@@ -116,7 +117,14 @@ export class Agent implements Subsystem {
     const { store, feed, node, config } = this.#ctx
     const t0 = Date.now()
     try {
-      const rev = await writeLeave(store, node.id, [...this.#owned.keys()])
+      const mine = [...this.#owned.keys()].map((id) => this.#reporter.current(id)).filter((x): x is TaskRecord => x !== null)
+      const { rev, reported } = await writeLeave(reportsOf(this.#ctx), node.id, config.node.admin, mine, config.node.heartbeatTtl)
+      for (const task of reported) this.#reporter.noteReported(task)
+      if (rev === null) {
+        this.#leftAt = Date.now()
+        this.#log.warn(`leaving: no manager folded this node's leave report in within ${config.node.heartbeatTtl} ms (is a manager running?); stopping the tasks anyway`)
+        return
+      }
       const behind = await awaitServed(store, [...feed.state.alive], rev, config.node.heartbeatTtl)
       this.#leftAt = Date.now()
       if (behind.length > 0) this.#log.warn(`leaving: ${behind.length} node(s) did not serve revision ${rev} within ${config.node.heartbeatTtl} ms (${behind.map((id) => feed.state.nodes.get(id)?.name ?? id).join(', ')}); stopping the tasks anyway`)

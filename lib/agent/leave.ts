@@ -3,58 +3,38 @@
  * tasks leave every node's routing table while they still run, so no node
  * sends them a request they would not finish.
  *
- * One compare-and-set write marks this node down (the scheduler places
- * nothing new here and replaces its tasks elsewhere) and each of its active
- * tasks shutdown (every table drops a task that is not running). The nodes
- * acknowledge the revision they serve in their heartbeat keys; the leave is
- * done when every live node serves that write's revision, or at a deadline.
+ * One report marks this node down (the scheduler places nothing new here and
+ * replaces its tasks elsewhere) and each of its active tasks shutdown (every
+ * table drops a task that is not running). The nodes acknowledge the
+ * revision they serve in their heartbeat keys; the leave is done when every
+ * live node serves that report's revision, or at a deadline.
  */
-import { MeshError } from '../errors'
-import { compareAndSet } from '../registry/cas'
-import { decodeRecord } from '../registry/codec'
-import type { RegistryStore, WriteOp } from '../registry/store'
-import type { NodeRecord, TaskRecord } from '../registry/types'
+import { taskStatusOf } from '../registry/parts'
+import type { ReportOp, ReportSink } from '../registry/report-sink'
+import type { RegistryStore } from '../registry/store'
+import { SCHEMA_VERSION, type TaskRecord } from '../registry/types'
 import { isActiveState } from '../scheduler/task-rules'
 
 const POLL_MS = 100
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Writes the leave: node `nodeId` down, `taskIds` (this node's processes)
- * shutdown where they are still active. Returns the revision written (or
- * read, when there was nothing to write).
+ * Reports the leave: node `nodeId` down, `tasks` (this node's processes, as
+ * it last reported them) shutdown where they are still active. Resolves with
+ * the revision it landed at (null: not known within `ackWithin` ms, when it
+ * goes through the leader) and the tasks as reported.
  */
-export async function writeLeave (store: RegistryStore, nodeId: string, taskIds: string[]): Promise<number> {
-  const k = store.keys
-  const { rev } = await compareAndSet(store, async () => {
-    const m = store.redis.multi().get(k.rev).hget(k.nodes, nodeId)
-    if (taskIds.length > 0) m.hmget(k.tasks, ...taskIds)
-    const res = await m.exec()
-    if (res === null) throw new Error('registry read aborted')
-    for (const [err] of res) if (err !== null) throw err
-    const rev = Number(res[0][1] ?? 0)
-    const ops: WriteOp[] = []
-    const nodeJson = res[1][1] as string | null
-    const node = nodeJson === null ? null : decodeRecord('node', nodeJson)
-    if (node?.ok === true && (node.value as NodeRecord).status !== 'down') {
-      ops.push({ type: 'node', id: nodeId, value: { ...(node.value as NodeRecord), status: 'down' } })
-    }
-    const tasks = taskIds.length > 0 ? res[2][1] as Array<string | null> : []
-    tasks.forEach((json, i) => {
-      const t = json === null ? null : decodeRecord('task', json)
-      if (t?.ok !== true) return
-      const task = t.value as TaskRecord
-      if (task.node === nodeId && isActiveState(task.state)) {
-        ops.push({ type: 'task', id: taskIds[i], value: { ...task, state: 'shutdown', error: '', stateAt: Date.now() } })
-      }
-    })
-    return { rev, ops, result: null }
-  }, {
-    attempts: 20,
-    backoff: (attempt) => Math.random() * Math.min(5 * attempt, 50),
-    exhausted: (n) => new MeshError('MESH_ERR_REGISTRY_CONFLICT', `node ${nodeId} leave: the registry changed under ${n} write attempts in a row`)
-  })
-  return rev
+export async function writeLeave (sink: ReportSink, nodeId: string, admin: string, tasks: TaskRecord[], ackWithin: number): Promise<{ rev: number | null, reported: TaskRecord[] }> {
+  const now = Date.now()
+  const ops: ReportOp[] = [{ type: 'nodeStatus', id: nodeId, value: { v: SCHEMA_VERSION, status: 'down', admin, at: now } }]
+  const reported: TaskRecord[] = []
+  for (const task of tasks) {
+    if (task.node !== nodeId || !isActiveState(task.state)) continue
+    const next: TaskRecord = { ...task, state: 'shutdown', error: '', stateAt: now }
+    ops.push({ type: 'taskStatus', id: task.id, value: taskStatusOf(next) })
+    reported.push(next)
+  }
+  return { rev: await sink.report(ops, ackWithin), reported }
 }
 
 /**

@@ -24,19 +24,21 @@ const CHUNK = 256
 const RETRY_MS = 1000
 
 /**
- * KEYS: epoch, services hash, log stream
- * ARGV: service name, service id, maxlen, node, then (task, name, stream, line) per line
+ * KEYS: log stream (the only key it writes: a script's declared keys are
+ * checked as written to, and a worker may only read the epoch and services)
+ * ARGV: epoch key, services hash, service name, service id, maxlen, node,
+ *       then (task, name, stream, line) per line
  * Returns the lines appended, 0 when the service is gone (dropped), -1 when the registry has no epoch (retry).
  */
 const APPEND = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local spec = redis.call('HGET', KEYS[2], ARGV[1])
+if redis.call('EXISTS', ARGV[1]) == 0 then return -1 end
+local spec = redis.call('HGET', ARGV[2], ARGV[3])
 if not spec then return 0 end
 local ok, rec = pcall(cjson.decode, spec)
-if not ok or type(rec) ~= 'table' or rec.id ~= ARGV[2] then return 0 end
+if not ok or type(rec) ~= 'table' or rec.id ~= ARGV[4] then return 0 end
 local n = 0
-for i = 5, #ARGV, 4 do
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'task', ARGV[i], 'name', ARGV[i + 1], 'node', ARGV[4], 'stream', ARGV[i + 2], 'line', ARGV[i + 3])
+for i = 7, #ARGV, 4 do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'task', ARGV[i], 'name', ARGV[i + 1], 'node', ARGV[6], 'stream', ARGV[i + 2], 'line', ARGV[i + 3])
   n = n + 1
 end
 return n
@@ -72,7 +74,7 @@ export class LogShipper {
     this.#node = nodeName
     this.#maxLen = maxLen
     this.#log = log
-    redis.defineCommand('meshLogAppend', { numberOfKeys: 3, lua: APPEND })
+    redis.defineCommand('meshLogAppend', { numberOfKeys: 1, lua: APPEND })
     this.#append = (redis as unknown as Record<string, AppendFn>).meshLogAppend.bind(redis)
   }
 
@@ -142,7 +144,7 @@ export class LogShipper {
 
   async #appendChunk (chunk: LogLine[]): Promise<number> {
     const first = chunk[0]
-    const args: Array<string | number> = [this.#keys.epoch, this.#keys.services, this.#keys.logs(first.service),
+    const args: Array<string | number> = [this.#keys.logs(first.service), this.#keys.epoch, this.#keys.services,
       first.service, first.serviceId, this.#maxLen, this.#node]
     for (const e of chunk) args.push(e.task, e.name, e.stream, e.line)
     return await this.#append(...args)

@@ -1,68 +1,54 @@
 /**
- * State reports from an agent. The scheduler owns `desired` (and `node`,
- * `slot`, `specVersion`); the agent owns the observed fields (`state`,
- * `host`, `port`, `pid`, `error`, `exitCode`). Both write whole records, so
- * a report is a compare-and-set: read the record and the registry revision
- * in one MULTI, change only the observed fields, write with `ifRev`, and
- * retry on a conflict. A report therefore never undoes a desired-state
- * change made meanwhile.
+ * State reports from an agent. The scheduler owns a task's desired part
+ * (TaskSpec: desired state, node, slot, spec version); the agent owns its
+ * actual part (TaskStatus: state, host, port, pid, error, exit code), stored
+ * apart, so a report can never undo a desired-state change and needs no
+ * compare-and-set. The agent decides each report from the task as it last
+ * reported it (its own reports may not have come back through the feed
+ * yet) and the desired part from the feed, and hands it to the node's report
+ * sink (registry/report-sink.ts: direct, or folded in by the leader).
  */
-import { MeshError } from '../errors'
-import { compareAndSet } from '../registry/cas'
-import { decodeRecord } from '../registry/codec'
-import type { RegistryStore } from '../registry/store'
+import type { RegistryFeed } from '../registry/feed'
+import { mergeTask, taskSpecOf, taskStatusOf } from '../registry/parts'
+import type { ReportSink } from '../registry/report-sink'
 import type { TaskRecord } from '../registry/types'
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
- * Applies `change` to the stored task. `change` returns the fields to set, or
- * null when nothing should be written (e.g. the record already moved past).
- * Resolves to the stored record (null when the task is gone).
- */
-export async function updateTask (
-  store: RegistryStore,
-  id: string,
-  change: (current: TaskRecord) => Partial<TaskRecord> | null,
-  maxTries = 30
-): Promise<TaskRecord | null> {
-  const k = store.keys
-  const { result } = await compareAndSet(store, async () => {
-    const res = await store.redis.multi().get(k.rev).hget(k.tasks, id).exec()
-    if (res === null) throw new Error('registry read aborted')
-    for (const [err] of res) if (err !== null) throw err
-    const rev = Number(res[0][1] ?? 0)
-    const json = res[1][1] as string | null
-    const decoded = json === null ? null : decodeRecord('task', json)
-    if (decoded === null || !decoded.ok) return { rev, ops: [], result: null }
-    const current = decoded.value as TaskRecord
-    const fields = change(current)
-    if (fields === null) return { rev, ops: [], result: current }
-    const next: TaskRecord = { ...current, ...fields }
-    return { rev, ops: [{ type: 'task', id, value: next }], result: next }
-  }, {
-    attempts: maxTries,
-    backoff: (attempt) => Math.random() * Math.min(5 * attempt, 50),
-    exhausted: (attempts) => new MeshError('MESH_ERR_REGISTRY_CONFLICT', `task ${id}: the registry changed under ${attempts} report attempts in a row`)
-  })
-  return result
-}
-
-/**
  * Serialises the reports of each task (so they land in the order they were
- * made) and retries through a Redis outage until `stopped()` says to give up.
+ * made) and retries through a Redis outage until flush() says to give up.
  */
 export class Reporter {
-  readonly #store: RegistryStore
+  readonly #sink: ReportSink
+  readonly #feed: RegistryFeed
   readonly #chains = new Map<string, Promise<unknown>>()
+  /** Each task as this agent last reported it. */
+  readonly #last = new Map<string, TaskRecord>()
   readonly #onError: (err: unknown) => void
   #giveUp = false
 
-  constructor (store: RegistryStore, onError: (err: unknown) => void) {
-    this.#store = store
+  constructor (sink: ReportSink, feed: RegistryFeed, onError: (err: unknown) => void) {
+    this.#sink = sink
+    this.#feed = feed
     this.#onError = onError
   }
 
+  /** The task as it stands for this agent: desired part from the feed, actual part as last reported (null when it is gone). */
+  current (id: string): TaskRecord | null {
+    const viewed = this.#feed.state.tasks.get(id)
+    if (viewed === undefined) {
+      this.#last.delete(id)
+      return null
+    }
+    const last = this.#last.get(id)
+    return last === undefined ? viewed : mergeTask(taskSpecOf(viewed), taskStatusOf(last))
+  }
+
+  /**
+   * Reports what `change` makes of the task's current state (the fields to
+   * set, or null for nothing to report, e.g. the task already moved past).
+   */
   report (id: string, change: (current: TaskRecord) => Partial<TaskRecord> | null): Promise<void> {
     const prev = this.#chains.get(id) ?? Promise.resolve()
     const next = prev.then(async () => { await this.#attempt(id, change) })
@@ -72,11 +58,22 @@ export class Reporter {
     return tail
   }
 
+  /** Records a report written elsewhere (the leave write) as the task's last. */
+  noteReported (task: TaskRecord): void {
+    this.#last.set(task.id, task)
+  }
+
   async #attempt (id: string, change: (current: TaskRecord) => Partial<TaskRecord> | null): Promise<void> {
     let delay = 100
     for (;;) {
+      const current = this.current(id)
+      if (current === null) return
+      const fields = change(current)
+      if (fields === null) return
+      const next: TaskRecord = { ...current, ...fields }
       try {
-        await updateTask(this.#store, id, change)
+        await this.#sink.report([{ type: 'taskStatus', id, value: taskStatusOf(next) }])
+        this.#last.set(id, next)
         return
       } catch (err) {
         this.#onError(err)

@@ -137,7 +137,7 @@ async function waitAlive (config: Config, nodes: ClusterNode[], ms: number): Pro
       if (dead !== undefined) {
         throw new MeshError('MESH_ERR_CLUSTER', `node ${dead.name} exited during start-up; see ${dead.log}:\n${tail(dead.log)}`)
       }
-      const alive = await store.liveness().then((l) => l.alive, () => new Set<string>())
+      const alive = await store.beating(nodes.map((n) => nodeIdFor(n.name))).catch(() => new Set<string>())
       const missing = nodes.filter((n) => !alive.has(nodeIdFor(n.name)))
       if (missing.length === 0) return
       if (Date.now() > deadline) {

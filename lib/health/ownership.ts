@@ -1,7 +1,9 @@
 /**
  * Who probes an endpoint: exactly one node cluster-wide. A task's own node
  * probes it; a static endpoint is probed by a deterministic owner among the
- * live nodes (rendezvous hashing: every node computes the same answer from
+ * live nodes that may write the registry (managers and nodes on the admin
+ * credential: a joined worker's verdict on a static endpoint would be
+ * refused when the leader folds its reports in) (rendezvous hashing: every node computes the same answer from
  * the same live set, and only 1/N of endpoints move when a node comes or goes).
  */
 import { createHash } from 'node:crypto'

@@ -10,10 +10,13 @@
  */
 import type { RegistryFeed } from '../registry/feed'
 import type { RegistryStore } from '../registry/store'
+import { directSink, type ReportSink } from '../registry/report-sink'
+import { canWriteRegistry } from '../registry/parts'
 import type { HealthCheckSpec, HealthRecord, HealthStatus, TaskRecord } from '../registry/types'
 import { SCHEMA_VERSION } from '../registry/types'
 import { isRunning, tasksByService } from '../table/eligibility'
 import { createLogger } from '../util/log'
+import { describeRegistryError } from '../registry/errors'
 import { ownerOf } from './ownership'
 import { probe } from './probe'
 
@@ -38,7 +41,7 @@ class Check {
 
 export class Prober {
   readonly #feed: RegistryFeed
-  readonly #store: RegistryStore
+  readonly #sink: ReportSink
   readonly #nodeId: string
   readonly #checks = new Map<string, Check>()
   readonly #onChange: () => void
@@ -46,9 +49,9 @@ export class Prober {
   /** Checks run by this node (metric). */
   probes = 0
 
-  constructor (feed: RegistryFeed, store: RegistryStore, nodeId: string) {
+  constructor (feed: RegistryFeed, store: RegistryStore, nodeId: string, sink: ReportSink = directSink(store)) {
     this.#feed = feed
-    this.#store = store
+    this.#sink = sink
     this.#nodeId = nodeId
     this.#onChange = () => { this.#reconcile() }
     feed.on('change', this.#onChange)
@@ -60,10 +63,12 @@ export class Prober {
     const state = this.#feed.state
     const wanted = new Set<string>()
     const byService = tasksByService(state)
+    // A static endpoint's verdict is written directly: its prober is a live node allowed to write the registry.
+    const writers = [...state.alive].filter((id) => canWriteRegistry(state.nodes.get(id)))
     for (const svc of state.services.values()) {
       if (svc.health == null) continue
       for (const task of byService.get(svc.id) ?? []) {
-        if (!isRunning(task, state) || ownerOf(task, state.alive) !== this.#nodeId) continue
+        if (!isRunning(task, state) || ownerOf(task, writers) !== this.#nodeId) continue
         wanted.add(task.id)
         const existing = this.#checks.get(task.id)
         if (existing !== undefined) {
@@ -109,10 +114,10 @@ export class Prober {
   async #write (check: Check, status: HealthStatus, detail: string): Promise<void> {
     const record: HealthRecord = { v: SCHEMA_VERSION, status, at: Date.now(), by: this.#nodeId, detail }
     try {
-      await this.#store.write([{ type: 'health', id: check.taskId, value: record }])
+      await this.#sink.report([{ type: 'health', id: check.taskId, value: record }])
       log.info(`endpoint ${check.host}:${check.port} (${check.taskId.slice(0, 12)}) is ${status}: ${detail}`)
     } catch (err) {
-      log.once(`write ${check.taskId}`, 'warn', `cannot record health of ${check.host}:${check.port}: ${(err as Error).message}`)
+      log.once(`write ${check.taskId}`, 'warn', `cannot record health of ${check.host}:${check.port}: ${describeRegistryError(err)}`)
     }
   }
 

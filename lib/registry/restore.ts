@@ -8,7 +8,8 @@
  */
 import type { Logger } from '../util/log'
 import type { ClusterState } from './feed'
-import type { RegistryStore, RestoreOutcome, Snapshot, WriteOp } from './store'
+import { canWriteRegistry, type Parts } from './parts'
+import type { RegistryStore, RestoreOutcome, Snapshot } from './store'
 
 export interface OfferContext {
   store: RegistryStore
@@ -30,16 +31,12 @@ export function offerDue (mine: ClusterState, snap: Snapshot, lastHeard: string)
   return snap.restoring !== null && (mine.epoch === '' || mine.epoch === snap.epoch) && restoreKey(snap) !== lastHeard
 }
 
-function recordsAsOps (s: ClusterState): WriteOp[] {
-  const ops: WriteOp[] = []
-  for (const [id, value] of s.services) ops.push({ type: 'service', id, value })
-  for (const [id, value] of s.tasks) ops.push({ type: 'task', id, value })
-  for (const [id, value] of s.health) ops.push({ type: 'health', id, value })
-  for (const [id, value] of s.nodes) ops.push({ type: 'node', id, value })
-  return ops
+/** The nodes `s` saw alive whose credential may restore: the window waits to hear from them. */
+function restorersOf (s: ClusterState): string[] {
+  return [...s.alive].filter((id) => canWriteRegistry(s.nodes.get(id)))
 }
 
-export async function offerState (c: OfferContext, mine: ClusterState, snap: Snapshot): Promise<RestoreOutcome> {
+export async function offerState (c: OfferContext, mine: ClusterState, parts: Parts, snap: Snapshot): Promise<RestoreOutcome> {
   const outcome = await c.store.restore({
     epoch: mine.epoch,
     rev: mine.rev,
@@ -48,7 +45,8 @@ export async function offerState (c: OfferContext, mine: ClusterState, snap: Sna
     windowMs: c.heartbeatTtl,
     heartbeatTtl: c.heartbeatTtl,
     alive: mine.alive,
-    records: mine.epoch === '' ? [] : recordsAsOps(mine)
+    pending: restorersOf(mine),
+    parts
   })
   const what = `${mine.services.size} services, ${mine.tasks.size} tasks/endpoints and ${mine.nodes.size} nodes at revision ${mine.rev}`
   const by = (node: string): string => node === c.nodeId ? 'this node' : `node ${node.slice(0, 12)}`

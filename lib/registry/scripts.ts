@@ -11,6 +11,14 @@
  * window means the same to every node whatever their clocks say.
  */
 
+import { ACK_CHAR, PART_CHAR, PART_HASH } from './keys'
+import type { PartType } from './types'
+
+/** Lua table: part character -> hash name below the prefix (the same table as keys.ts). */
+const NAMES = `local names = {${(Object.keys(PART_CHAR) as PartType[]).map((p) => `${PART_CHAR[p]}='${PART_HASH[p]}'`).join(', ')}}`
+/** Lua list of every part hash name (a restore replaces them all). */
+const ALL_HASHES = `{${(Object.keys(PART_HASH) as PartType[]).map((p) => `'${PART_HASH[p]}'`).join(', ')}}`
+
 /** Server time in ms (scripts are replicated by effects, so TIME is allowed before writes). */
 const NOW = `
 local function now_ms()
@@ -23,7 +31,7 @@ end
  * KEYS: epoch, rev, changes, fence, restore
  * ARGV: prefix, maxlen, expectedRev ('' = any), fenceToken ('' = none),
  *       expectedEpoch ('' = whatever epoch the registry has),
- *       then (typeChar, id, json | '' to delete) per record.
+ *       then (part char, id, json | '' to delete) per stored part (keys.ts PART_CHAR).
  * Returns {rev, epoch}, or {-1, currentRev} on a revision conflict,
  * {-2, currentFence} when the fencing token is stale, {-3, currentEpoch or ''}
  * when the registry has no epoch or another one than expected, and
@@ -46,7 +54,7 @@ if ARGV[4] ~= '' then
   local f = redis.call('GET', KEYS[4]) or ''
   if f ~= ARGV[4] then return {-2, f} end
 end
-local names = {s='services', t='tasks', h='health', n='nodes'}
+${NAMES}
 local rev = redis.call('INCR', KEYS[2])
 local entry = {'rev', tostring(rev)}
 for i = 6, #ARGV, 3 do
@@ -86,35 +94,16 @@ end
 `
 
 /**
- * KEYS: epoch, rev, changes, services, tasks, health, nodes, fence, restore
- * ARGV: heartbeat key prefix
- * Returns {epoch|'', rev, lastStreamId, services[], tasks[], health[], nodes[], aliveIds[], fence, {from, node, msLeft}}
+ * A consistent read of everything at one revision.
+ * KEYS: epoch, rev, changes, fence, restore, then the part hashes in PART_HASH order
+ * Returns {epoch|'', rev, lastStreamId, fence, {from, node, msLeft}, hgetall of each part hash...}
  */
 export const SNAPSHOT = NOW + RESTORE_INFO + `
-local epoch = redis.call('GET', KEYS[1]) or ''
-local rev = redis.call('GET', KEYS[2]) or '0'
+local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', '0-0', redis.call('GET', KEYS[4]) or '0', restore_info(KEYS[5])}
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local lastId = '0-0'
-if #last > 0 then lastId = last[1][1] end
-local alive = {}
-for _, id in ipairs(redis.call('HKEYS', KEYS[7])) do
-  if redis.call('EXISTS', ARGV[1] .. id) == 1 then alive[#alive + 1] = id end
-end
-return {epoch, rev, lastId, redis.call('HGETALL', KEYS[4]), redis.call('HGETALL', KEYS[5]),
-  redis.call('HGETALL', KEYS[6]), redis.call('HGETALL', KEYS[7]), alive, redis.call('GET', KEYS[8]) or '0', restore_info(KEYS[9])}
-`
-
-/**
- * KEYS: epoch, rev, nodes, fence, restore
- * ARGV: heartbeat key prefix
- * Returns {epoch|'', rev, aliveIds[], fence, {from, node, msLeft}}: the cheap poll behind node liveness and flush detection.
- */
-export const LIVENESS = NOW + RESTORE_INFO + `
-local alive = {}
-for _, id in ipairs(redis.call('HKEYS', KEYS[3])) do
-  if redis.call('EXISTS', ARGV[1] .. id) == 1 then alive[#alive + 1] = id end
-end
-return {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', alive, redis.call('GET', KEYS[4]) or '0', restore_info(KEYS[5])}
+if #last > 0 then out[3] = last[1][1] end
+for i = 6, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
+return out
 `
 
 /**
@@ -136,7 +125,9 @@ return {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0', ali
  * KEYS: epoch, rev, changes, fence, lease, restore, pending
  * ARGV: prefix, maxlen, epoch ('' = nothing to offer: only be counted as heard),
  *       fromRev, seenFence, nodeId, window ms, heartbeat ttl ms, aliveCount,
- *       then aliveCount node ids, then (typeChar, id, json) per record.
+ *       then aliveCount node ids (their heartbeats are restored), pendingCount,
+ *       then pendingCount node ids (the window waits to hear from them: the
+ *       nodes that may restore), then (part char, id, json) per stored part.
  * Returns {1, rev} restored, {2, rev} replaced a staler restore,
  * {0, ''} nothing to do, {-1, from} the restore in place is as fresh or fresher,
  * {-2, epoch} the registry belongs to another epoch.
@@ -166,7 +157,7 @@ if epoch then
     return {-1, tostring(from)}
   end
   replacing = true
-  for _, h in ipairs({'services', 'tasks', 'health', 'nodes'}) do redis.call('DEL', ARGV[1] .. h) end
+  for _, h in ipairs(${ALL_HASHES}) do redis.call('DEL', ARGV[1] .. h) end
 elseif ARGV[3] == '' then
   return {0, ''}
 end
@@ -183,11 +174,14 @@ end
 redis.call('HSET', KEYS[6], 'from', tostring(fromRev), 'node', nodeId, 'at', tostring(now))
 local n = tonumber(ARGV[9])
 for i = 10, 9 + n do
-  if ARGV[i] ~= nodeId then redis.call('SADD', KEYS[7], ARGV[i]) end
   redis.call('SET', ARGV[1] .. 'hb:' .. ARGV[i], tostring(fromRev), 'PX', ARGV[8], 'NX')
 end
-local names = {s='services', t='tasks', h='health', n='nodes'}
-for i = 10 + n, #ARGV, 3 do
+local p = tonumber(ARGV[10 + n])
+for i = 11 + n, 10 + n + p do
+  if ARGV[i] ~= nodeId then redis.call('SADD', KEYS[7], ARGV[i]) end
+end
+${NAMES}
+for i = 11 + n + p, #ARGV, 3 do
   redis.call('HSET', ARGV[1] .. names[ARGV[i]], ARGV[i + 1], ARGV[i + 2])
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'rev', tostring(rev), 'restore', nodeId)
@@ -197,11 +191,63 @@ return {1, rev}
 `
 
 /**
- * KEYS: heartbeat key, nodes hash
- * ARGV: node id, ttl ms, served revision
- * Returns 1 when the node record exists, 0 when it must register again.
+ * The leader folds a joined worker's reports into the registry (its own
+ * report stream: the only thing a worker may append to besides its heartbeat
+ * and task logs). Each report is checked here, in the same atomic step as
+ * the write: a task's status or health verdict only for a task placed on that
+ * node (not a static endpoint), a node status only for the node itself;
+ * anything else is counted as refused and dropped. One change entry carries
+ * what was accepted and `r:<node> <report id>`, the acknowledgement the
+ * worker waits for; the folded position is recorded for the next leader.
+ *
+ * KEYS: epoch, rev, changes, fence, restore, tasks, folded
+ * ARGV: prefix, maxlen, fence ('' = none), expected epoch ('' = any), node id,
+ *       report id, then (part char, id, json) per reported part.
+ * Returns {rev, accepted, refused}, or {-2, fence} / {-3, epoch} / {-4, ms left} as WRITE.
  */
-export const HEARTBEAT = `
-redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
-return redis.call('HEXISTS', KEYS[2], ARGV[1])
+export const FOLD = NOW + `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return {-3, ''} end
+if ARGV[4] ~= '' and epoch ~= ARGV[4] then return {-3, epoch} end
+local untilMs = tonumber(redis.call('HGET', KEYS[5], 'until') or '0')
+if untilMs > 0 then
+  local left = untilMs - now_ms()
+  if left > 0 then return {-4, left} end
+end
+if ARGV[3] ~= '' then
+  local f = redis.call('GET', KEYS[4]) or ''
+  if f ~= ARGV[3] then return {-2, f} end
+end
+local reporter = ARGV[5]
+local function placed_here(id)
+  local spec = redis.call('HGET', KEYS[6], id)
+  if not spec then return false end
+  local ok, rec = pcall(cjson.decode, spec)
+  return ok and type(rec) == 'table' and rec.node == reporter and rec.static == false
+end
+${NAMES}
+local rev = redis.call('INCR', KEYS[2])
+local entry = {'rev', tostring(rev)}
+local accepted, refused = 0, 0
+for i = 7, #ARGV, 3 do
+  local c, id, json = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local ok = false
+  if json ~= '' then
+    if c == '${PART_CHAR.taskStatus}' or c == '${PART_CHAR.health}' then ok = placed_here(id)
+    elseif c == '${PART_CHAR.nodeStatus}' then ok = id == reporter end
+  end
+  if ok then
+    redis.call('HSET', ARGV[1] .. names[c], id, json)
+    entry[#entry + 1] = c .. ':' .. id
+    entry[#entry + 1] = json
+    accepted = accepted + 1
+  else
+    refused = refused + 1
+  end
+end
+entry[#entry + 1] = '${ACK_CHAR}:' .. reporter
+entry[#entry + 1] = ARGV[6]
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(entry))
+redis.call('HSET', KEYS[7], reporter, ARGV[6])
+return {rev, accepted, refused}
 `

@@ -2,23 +2,24 @@
  * RegistryStore: typed reads and writes of the registry over one Redis
  * connection. Every write goes through the WRITE script (records + revision +
  * change-feed entry, atomically), which refuses a registry without a cluster
- * epoch: only createCluster founds one, and only RESTORE refills one.
+ * epoch: only createCluster founds one, and only RESTORE refills one. A
+ * joined worker's reports reach the registry through FOLD, run by the leader.
+ * A command the connection's Redis user may not run, or a key it may not
+ * touch (ACL NOPERM), is MESH_ERR_REGISTRY_DENIED.
  */
 import type Redis from 'ioredis'
 import { MeshError } from '../errors'
 import { confirmReplicated } from './client'
 import { newId } from '../util/ids'
-import { Keys, TYPE_CHAR } from './keys'
-import { decodeRecord, type AnyRecord } from './codec'
-import { CREATE_CLUSTER, HEARTBEAT, LIVENESS, RESTORE, SNAPSHOT, WRITE } from './scripts'
-import type { HealthRecord, NodeRecord, RecordOf, RecordType, ServiceSpec, TaskRecord } from './types'
+import { Keys, PART_CHAR, PART_HASH } from './keys'
+import { decodePart, decodeRecord } from './codec'
+import { buildView, emptyParts, mergeNode, mergeTask, partMap, type AnyPart, type Parts } from './parts'
+import { CREATE_CLUSTER, FOLD, RESTORE, SNAPSHOT, WRITE } from './scripts'
+import { readOnlyScript } from './script'
+import { storedChanges, type StoredChange, type WriteOp } from './write-ops'
+import type { HealthRecord, NodeRecord, PartType, RecordOf, RecordType, ServiceSpec, TaskRecord } from './types'
 
-export interface WriteOp {
-  type: RecordType
-  id: string
-  /** The record to store, or null to delete it. */
-  value: AnyRecord | null
-}
+export type { WriteOp, WriteType } from './write-ops'
 
 export interface WriteOptions {
   /** Refuse (MESH_ERR_REGISTRY_CONFLICT) unless the registry is still at this revision. */
@@ -47,17 +48,20 @@ export interface Snapshot {
   rev: number
   lastStreamId: string
   services: Map<string, ServiceSpec>
+  /** Tasks as readers see them (spec and status merged). */
   tasks: Map<string, TaskRecord>
   health: Map<string, HealthRecord>
+  /** Nodes as readers see them (spec and status merged). */
   nodes: Map<string, NodeRecord>
+  /** Nodes alive: registered and not declared dead by the leader (parts.ts isAlive). */
   alive: Set<string>
+  /** Every stored part as read (what a restore writes back). */
+  parts: Parts
   /** The scheduler fencing counter (highest token handed out). */
   fence: number
   restoring: Restoring | null
   skipped: Skipped[]
 }
-
-export interface Liveness { epoch: string, rev: number, alive: Set<string>, fence: number, restoring: Restoring | null }
 
 /** A node's last-known-good state, offered to a registry that lost it (see RESTORE in scripts.ts). */
 export interface RestoreOffer {
@@ -69,9 +73,11 @@ export interface RestoreOffer {
   nodeId: string
   windowMs: number
   heartbeatTtl: number
-  /** Nodes the offer saw alive: their heartbeats are restored, and the window waits to hear from them. */
+  /** Nodes the offer saw alive: their heartbeats are restored. */
   alive: Iterable<string>
-  records: WriteOp[]
+  /** Nodes the window waits to hear from (those that may restore: managers, admin-credential nodes). */
+  pending: Iterable<string>
+  parts: Parts
 }
 
 export type RestoreOutcome =
@@ -80,13 +86,25 @@ export type RestoreOutcome =
   | { kind: 'fresher-in-place', from: number }
   | { kind: 'other-epoch', epoch: string }
 
+export interface FoldResult { rev: number, accepted: number, refused: number }
+
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>
 
 type RawRestore = [string, string, string]
 
+/** Part hashes in the order SNAPSHOT reads them. */
+const PARTS = Object.keys(PART_HASH) as PartType[]
+
 function restoring (raw: RawRestore): Restoring | null {
   const remainingMs = Number(raw[2])
   return raw[0] === '' || !(remainingMs > 0) ? null : { from: Number(raw[0]), node: raw[1], remainingMs }
+}
+
+/** A Redis ACL refusal as a coded error; anything else as it is. */
+export function deniedOr (err: unknown, what: string): unknown {
+  const msg = (err as Error)?.message ?? ''
+  if (!/^NOPERM|The user executing the script can't/.test(msg)) return err
+  return new MeshError('MESH_ERR_REGISTRY_DENIED', `${what} refused by the registry: this node's credential may not do it (${msg})`, { cause: err })
 }
 
 export class RegistryStore {
@@ -95,10 +113,9 @@ export class RegistryStore {
   readonly streamMaxLen: number
   readonly #write: ScriptFn
   readonly #snapshot: ScriptFn
-  readonly #liveness: ScriptFn
   readonly #restore: ScriptFn
-  readonly #heartbeat: ScriptFn
   readonly #create: ScriptFn
+  readonly #fold: ScriptFn
   /**
    * The cluster epoch this store's writes belong to ('' = whichever the
    * registry has). A node daemon points it at its feed, so its writes never
@@ -111,18 +128,15 @@ export class RegistryStore {
     this.keys = new Keys(prefix)
     this.streamMaxLen = streamMaxLen
     redis.defineCommand('meshWrite', { numberOfKeys: 5, lua: WRITE })
-    redis.defineCommand('meshSnapshot', { numberOfKeys: 9, lua: SNAPSHOT })
-    redis.defineCommand('meshLiveness', { numberOfKeys: 5, lua: LIVENESS })
     redis.defineCommand('meshRestore', { numberOfKeys: 7, lua: RESTORE })
-    redis.defineCommand('meshHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT })
     redis.defineCommand('meshCreateCluster', { numberOfKeys: 2, lua: CREATE_CLUSTER })
+    redis.defineCommand('meshFold', { numberOfKeys: 7, lua: FOLD })
     const r = redis as unknown as Record<string, ScriptFn>
     this.#write = r.meshWrite.bind(redis)
-    this.#snapshot = r.meshSnapshot.bind(redis)
-    this.#liveness = r.meshLiveness.bind(redis)
+    this.#snapshot = readOnlyScript(redis, SNAPSHOT, 5 + PARTS.length)
     this.#restore = r.meshRestore.bind(redis)
-    this.#heartbeat = r.meshHeartbeat.bind(redis)
     this.#create = r.meshCreateCluster.bind(redis)
+    this.#fold = r.meshFold.bind(redis)
   }
 
   /**
@@ -143,8 +157,19 @@ export class RegistryStore {
     const args: Array<string | number> = [k.epoch, k.rev, k.changes, k.fence, k.restore,
       k.prefix, this.streamMaxLen, options.ifRev === undefined ? '' : String(options.ifRev),
       options.fence === undefined ? '' : String(options.fence), expected]
-    for (const op of ops) args.push(TYPE_CHAR[op.type], op.id, op.value === null ? '' : JSON.stringify(op.value))
-    const [rev, extra] = await this.#write(...args) as [number, string | number]
+    for (const c of storedChanges(ops)) args.push(...c)
+    let reply: [number, string | number]
+    try {
+      reply = await this.#write(...args) as [number, string | number]
+    } catch (err) {
+      throw deniedOr(err, 'registry write')
+    }
+    const rev = this.#check(reply, options, expected)
+    await confirmReplicated(this.redis, rev)
+    return rev
+  }
+
+  #check ([rev, extra]: [number, string | number], options: WriteOptions, expected: string): number {
     if (rev === -1) {
       throw new MeshError('MESH_ERR_REGISTRY_CONFLICT', `registry moved on (now at revision ${extra}, expected ${String(options.ifRev)})`)
     }
@@ -161,67 +186,118 @@ export class RegistryStore {
     if (rev === -4) {
       throw new MeshError('MESH_ERR_REGISTRY_EPOCH', `write refused: the registry is being restored (nodes are writing back their last-known-good state; the restore window closes within ${extra} ms)`)
     }
-    await confirmReplicated(this.redis, rev)
     return rev
+  }
+
+  /**
+   * The leader folds node `nodeId`'s reports up to stream id `reportId` into
+   * the registry (FOLD in scripts.ts checks each one). `changes` are the
+   * reported parts as the node sent them.
+   */
+  async fold (nodeId: string, reportId: string, changes: StoredChange[], options: Pick<WriteOptions, 'fence' | 'epoch'> = {}): Promise<FoldResult> {
+    const k = this.keys
+    const expected = options.epoch ?? this.expectedEpoch()
+    const args: Array<string | number> = [k.epoch, k.rev, k.changes, k.fence, k.restore, k.tasks, k.folded,
+      k.prefix, this.streamMaxLen, options.fence === undefined ? '' : String(options.fence), expected, nodeId, reportId]
+    for (const c of changes) args.push(...c)
+    let reply: [number, string | number, number?]
+    try {
+      reply = await this.#fold(...args) as [number, string | number, number?]
+    } catch (err) {
+      throw deniedOr(err, 'folding reports')
+    }
+    const rev = this.#check([reply[0], reply[1]], options, expected)
+    await confirmReplicated(this.redis, rev)
+    return { rev, accepted: Number(reply[1]), refused: Number(reply[2] ?? 0) }
   }
 
   async snapshot (): Promise<Snapshot> {
     const k = this.keys
-    const raw = await this.#snapshot(k.epoch, k.rev, k.changes, k.services, k.tasks, k.health, k.nodes, k.fence, k.restore, k.heartbeatPrefix) as
-      [string, string, string, string[], string[], string[], string[], string[], string, RawRestore]
+    let raw: [string, string, string, string, RawRestore, ...string[][]]
+    try {
+      raw = await this.#snapshot(k.epoch, k.rev, k.changes, k.fence, k.restore, ...PARTS.map((p) => k.partHash(p))) as typeof raw
+    } catch (err) {
+      throw deniedOr(err, 'registry read')
+    }
     const skipped: Skipped[] = []
+    const parts = emptyParts()
+    PARTS.forEach((part, i) => { this.#decodeAll(part, raw[5 + i] as string[], partMap(parts, part), skipped) })
+    const view = buildView(parts)
     return {
       epoch: raw[0],
       rev: Number(raw[1]),
       lastStreamId: raw[2],
-      services: this.#decodeAll('service', raw[3], skipped),
-      tasks: this.#decodeAll('task', raw[4], skipped),
-      health: this.#decodeAll('health', raw[5], skipped),
-      nodes: this.#decodeAll('node', raw[6], skipped),
-      alive: new Set(raw[7]),
-      fence: Number(raw[8]),
-      restoring: restoring(raw[9]),
+      fence: Number(raw[3]),
+      restoring: restoring(raw[4]),
+      services: parts.services,
+      tasks: view.tasks,
+      health: parts.health,
+      nodes: view.nodes,
+      alive: view.alive,
+      parts,
       skipped
     }
   }
 
-  #decodeAll<K extends RecordType> (type: K, flat: string[], skipped: Skipped[]): Map<string, RecordOf[K]> {
-    const out = new Map<string, RecordOf[K]>()
-    const hash = this.keys.hashOf(type)
+  #decodeAll (part: PartType, flat: string[], out: Map<string, AnyPart>, skipped: Skipped[]): void {
+    const hash = this.keys.partHash(part)
     for (let i = 0; i < flat.length; i += 2) {
-      const decoded = decodeRecord(type, flat[i + 1])
+      const decoded = decodePart(part, flat[i + 1])
       if (decoded.ok) out.set(flat[i], decoded.value)
       else skipped.push({ key: `${hash} ${flat[i]}`, reason: decoded.reason })
     }
-    return out
   }
 
-  /** One record and the registry revision and epoch it was read at (for compare-and-set); value null when absent or malformed. */
+  /**
+   * One record as readers see it, and the registry revision and epoch it
+   * was read at (for compare-and-set); value null when absent or malformed.
+   */
   async readRecord<K extends RecordType> (type: K, id: string): Promise<{ rev: number, epoch: string, value: RecordOf[K] | null }> {
     const k = this.keys
-    const res = await this.redis.multi().get(k.rev).get(k.epoch).hget(k.hashOf(type), id).exec()
+    const m = this.redis.multi().get(k.rev).get(k.epoch)
+    if (type === 'task') m.hget(k.tasks, id).hget(k.taskStatus, id)
+    else if (type === 'node') m.hget(k.nodes, id).hget(k.nodeStatus, id)
+    else m.hget(k.hashOf(type), id)
+    const res = await m.exec().catch((err: unknown) => { throw deniedOr(err, 'registry read') })
     if (res === null) throw new Error('registry read aborted')
-    for (const [err] of res) if (err !== null) throw err
-    const json = res[2][1] as string | null
-    const decoded = json === null ? null : decodeRecord(type, json)
-    return { rev: Number(res[0][1] ?? 0), epoch: (res[1][1] as string | null) ?? '', value: decoded?.ok === true ? decoded.value : null }
-  }
-
-  async liveness (): Promise<Liveness> {
-    const k = this.keys
-    const [epoch, rev, alive, fence, info] = await this.#liveness(k.epoch, k.rev, k.nodes, k.fence, k.restore, k.heartbeatPrefix) as
-      [string, string, string[], string, RawRestore]
-    return { epoch, rev: Number(rev), alive: new Set(alive), fence: Number(fence), restoring: restoring(info) }
+    for (const [err] of res) if (err !== null) throw deniedOr(err, 'registry read')
+    const rev = Number(res[0][1] ?? 0)
+    const epoch = (res[1][1] as string | null) ?? ''
+    const text = (i: number): string | null => res[i][1] as string | null
+    let value: unknown = null
+    if (type === 'task') {
+      const spec = text(2) === null ? null : decodePart('taskSpec', text(2) as string)
+      const status = text(3) === null ? null : decodePart('taskStatus', text(3) as string)
+      if (spec?.ok === true) value = mergeTask(spec.value, status?.ok === true ? status.value : undefined)
+    } else if (type === 'node') {
+      const spec = text(2) === null ? null : decodePart('nodeSpec', text(2) as string)
+      const status = text(3) === null ? null : decodePart('nodeStatus', text(3) as string)
+      if (spec?.ok === true) value = mergeNode(spec.value, status?.ok === true ? status.value : undefined)
+    } else if (text(2) !== null) {
+      const decoded = decodeRecord(type, text(2) as string)
+      if (decoded.ok) value = decoded.value
+    }
+    return { rev, epoch, value: value as RecordOf[K] | null }
   }
 
   /** Offers a node's last-known-good state to a registry that lost it (RESTORE in scripts.ts). */
   async restore (offer: RestoreOffer): Promise<RestoreOutcome> {
     const k = this.keys
     const alive = [...offer.alive]
+    const pending = [...offer.pending]
     const args: Array<string | number> = [k.epoch, k.rev, k.changes, k.fence, k.lease, k.restore, k.restorePending,
-      k.prefix, this.streamMaxLen, offer.epoch, offer.rev, offer.fence, offer.nodeId, offer.windowMs, offer.heartbeatTtl, alive.length, ...alive]
-    if (offer.epoch !== '') for (const op of offer.records) if (op.value !== null) args.push(TYPE_CHAR[op.type], op.id, JSON.stringify(op.value))
-    const [code, detail] = await this.#restore(...args) as [number, string | number]
+      k.prefix, this.streamMaxLen, offer.epoch, offer.rev, offer.fence, offer.nodeId, offer.windowMs, offer.heartbeatTtl,
+      alive.length, ...alive, pending.length, ...pending]
+    if (offer.epoch !== '') {
+      for (const part of PARTS) for (const [id, value] of partMap(offer.parts, part)) args.push(PART_CHAR[part], id, JSON.stringify(value))
+    }
+    let reply: [number, string | number]
+    try {
+      reply = await this.#restore(...args) as [number, string | number]
+    } catch (err) {
+      throw deniedOr(err, 'registry restore')
+    }
+    const [code, detail] = reply
     switch (code) {
       case 1: return { kind: 'restored', rev: Number(detail) }
       case 2: return { kind: 'replaced', rev: Number(detail) }
@@ -231,16 +307,24 @@ export class RegistryStore {
     }
   }
 
-  /** Refreshes a node's heartbeat; false when its record is gone and it must register again. */
-  async heartbeat (nodeId: string, ttlMs: number, servedRev: number): Promise<boolean> {
-    return (await this.#heartbeat(this.keys.heartbeat(nodeId), this.keys.nodes, nodeId, ttlMs, servedRev)) === 1
+  /**
+   * Refreshes a node's heartbeat (one SET with a TTL, the only liveness
+   * traffic of an idle node) and, in the same round trip, reads the cluster
+   * epoch, so a registry flushed under a node is noticed within a beat.
+   * Returns the epoch ('' when there is none).
+   */
+  async heartbeat (nodeId: string, ttlMs: number, servedRev: number): Promise<string> {
+    const res = await this.redis.pipeline().set(this.keys.heartbeat(nodeId), String(servedRev), 'PX', ttlMs).get(this.keys.epoch).exec()
+    if (res === null) throw new Error('heartbeat aborted')
+    for (const [err] of res) if (err !== null) throw deniedOr(err, 'heartbeat')
+    return (res[1][1] as string | null) ?? ''
   }
 
   async clearHeartbeat (nodeId: string): Promise<void> {
     await this.redis.del(this.keys.heartbeat(nodeId))
   }
 
-  /** The revision each live node reports serving (from its heartbeat key). */
+  /** The revision each node whose heartbeat key exists reports serving (one MGET, whatever the count). */
   async servedRevisions (nodeIds: string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>()
     if (nodeIds.length === 0) return out
@@ -248,4 +332,10 @@ export class RegistryStore {
     nodeIds.forEach((id, i) => { if (values[i] != null) out.set(id, Number(values[i])) })
     return out
   }
+
+  /** The nodes among `nodeIds` whose heartbeat key exists now. */
+  async beating (nodeIds: string[]): Promise<Set<string>> {
+    return new Set((await this.servedRevisions(nodeIds)).keys())
+  }
 }
+

@@ -65,27 +65,69 @@ const PreviousSpecSchema = object(serviceFields)
 
 export const ServiceSchema = object({ ...serviceFields, previous: nullable(PreviousSpecSchema) })
 
-/** A task, or a static endpoint (static = true, node = ''). */
+/**
+ * A task as every reader sees it (the view): its desired part (TaskSpec,
+ * written by the scheduler and the CLI) and its actual part (TaskStatus,
+ * written by the agent of the node it is placed on) merged into one record
+ * (parts.ts). A static endpoint (static = true, node = '') has no actual part
+ * of its own: its spec's address is where it runs.
+ */
+const taskSpecFields = {
+  v: version,
+  id: str(),
+  serviceId: str(),
+  service: str(),
+  slot: int(0),
+  /** Node id the task is placed on; '' for a static endpoint. */
+  node: str(),
+  static: bool(),
+  /** A static endpoint's address; '' / 0 for a task (its agent reports where it listens). */
+  host: str(),
+  port: int(0, 65535),
+  ports: optional(dict(port)),
+  desired: oneOf('running', 'shutdown', 'remove'),
+  specVersion: int(0),
+  createdAt: ms,
+  restarts: int(0)
+}
+
+const taskStatusFields = {
+  v: version,
+  state: oneOf('new', 'assigned', 'preparing', 'starting', 'running', 'complete', 'failed', 'shutdown', 'rejected', 'orphaned'),
+  error: str(),
+  /** When `state` was last changed. */
+  stateAt: ms,
+  host: str(),
+  /** The task's first (or only) port, 0 until it has one. */
+  port: int(0, 65535),
+  /** Target port -> port on `host`, when a task listens on several. */
+  ports: optional(dict(port)),
+  pid: int(0),
+  exitCode: nullable(int())
+}
+
+/** Stored in `mesh:tasks`: what the scheduler (or the CLI, for static endpoints) wants. */
+export const TaskSpecSchema = object(taskSpecFields)
+/** Stored in `mesh:taskstatus`: what the agent of the task's node reports. */
+export const TaskStatusSchema = object(taskStatusFields)
+
+/** The merged view of a task (TaskSpec + TaskStatus): what every consumer reads. */
 export const TaskSchema = object({
   v: version,
   id: str(),
   serviceId: str(),
   service: str(),
   slot: int(0),
-  /** Node id the task runs on; '' for a static endpoint. */
   node: str(),
   static: bool(),
   host: str(),
-  /** The task's first (or only) port, 0 until it has one; static endpoints: the endpoint port, used for every published port. */
   port: int(0, 65535),
-  /** Target port -> port on `host`, when a task listens on several. */
   ports: optional(dict(port)),
   desired: oneOf('running', 'shutdown', 'remove'),
-  state: oneOf('new', 'assigned', 'preparing', 'starting', 'running', 'complete', 'failed', 'shutdown', 'rejected', 'orphaned'),
+  state: taskStatusFields.state,
   error: str(),
   specVersion: int(0),
   createdAt: ms,
-  /** When `state` was last changed. */
   stateAt: ms,
   pid: int(0),
   exitCode: nullable(int()),
@@ -101,6 +143,43 @@ export const HealthSchema = object({
   detail: str()
 })
 
+const nodeSpecFields = {
+  v: version,
+  id: str(),
+  name: str(),
+  /** Advertise address: where its tasks listen and other nodes reach it (set when it joined). */
+  addr: str(),
+  role: oneOf('manager', 'worker'),
+  availability: oneOf('active', 'pause', 'drain'),
+  joinedAt: ms,
+  /** The node's own Redis ACL user when it joined with a token; absent (or '') for a node that uses the cluster's admin credential. */
+  user: optional(str())
+}
+
+/** Stored in `mesh:nodes`: the node as the managers declare it (role, availability) and who it is. */
+export const NodeSpecSchema = object(nodeSpecFields)
+
+/** Stored in `mesh:nodestatus`: what the node itself reports. */
+export const NodeStatusSchema = object({
+  v: version,
+  /** 'ready' while registered; 'down' once it deregistered. Whether it is alive is the heartbeat's (and the liveness record's) say. */
+  status: oneOf('ready', 'down'),
+  /** The node's admin address (HOST:PORT of /metrics), '' when off. */
+  admin: str(),
+  at: ms
+})
+
+/** Stored in `mesh:liveness`, written by the leading manager only: its verdict on the node's heartbeat. */
+export const LivenessSchema = object({
+  v: version,
+  alive: bool(),
+  /** When the verdict was reached (the leader's clock). */
+  at: ms,
+  /** The leader that reached it. */
+  by: str()
+})
+
+/** The merged view of a node (NodeSpec + NodeStatus). */
 export const NodeSchema = object({
   v: version,
   id: str(),
@@ -112,7 +191,8 @@ export const NodeSchema = object({
   /** 'ready' while registered; 'down' once it deregistered. Liveness itself is the heartbeat key. */
   status: oneOf('ready', 'down'),
   /** The node's admin address (HOST:PORT of /metrics), '' when off. */
-  admin: str()
+  admin: str(),
+  user: optional(str())
 })
 
 export type PublishedPort = Infer<typeof PublishedPortSchema>
@@ -131,9 +211,36 @@ export type HealthStatus = HealthRecord['status']
 export type NodeRecord = Infer<typeof NodeSchema>
 export type Availability = NodeRecord['availability']
 
+export type TaskSpec = Infer<typeof TaskSpecSchema>
+export type TaskStatus = Infer<typeof TaskStatusSchema>
+export type NodeSpec = Infer<typeof NodeSpecSchema>
+export type NodeStatus = Infer<typeof NodeStatusSchema>
+export type LivenessRecord = Infer<typeof LivenessSchema>
+
+/** The record types every reader sees (the view: tasks and nodes merged from their parts). */
 export type RecordType = 'service' | 'task' | 'health' | 'node'
 
 export const SCHEMAS = { service: ServiceSchema, task: TaskSchema, health: HealthSchema, node: NodeSchema } as const
 
 /** The record type stored under each RecordType. */
 export interface RecordOf { service: ServiceSpec, task: TaskRecord, health: HealthRecord, node: NodeRecord }
+
+/**
+ * What is stored, one hash per part (keys.ts): desired state (service,
+ * taskSpec, nodeSpec) apart from actual state (taskStatus, health,
+ * nodeStatus) and the leader's liveness verdicts, so Redis ACL key patterns
+ * can tell who may write what.
+ */
+export type PartType = 'service' | 'taskSpec' | 'taskStatus' | 'health' | 'nodeSpec' | 'nodeStatus' | 'liveness'
+
+export const PART_SCHEMAS = {
+  service: ServiceSchema,
+  taskSpec: TaskSpecSchema,
+  taskStatus: TaskStatusSchema,
+  health: HealthSchema,
+  nodeSpec: NodeSpecSchema,
+  nodeStatus: NodeStatusSchema,
+  liveness: LivenessSchema
+} as const
+
+export interface PartOf { service: ServiceSpec, taskSpec: TaskSpec, taskStatus: TaskStatus, health: HealthRecord, nodeSpec: NodeSpec, nodeStatus: NodeStatus, liveness: LivenessRecord }

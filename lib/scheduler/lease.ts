@@ -3,9 +3,16 @@
  *
  * - acquire: SET lease `<nodeId>:<token>` only if nobody holds it, and INCR the
  *   fence in the same script, so a win and its token are one atomic step.
- * - renew: PEXPIRE only while the lease still holds our exact value (Lua
- *   compare), every min(ttl/3, 250 ms). A renewal that fails, or that could not reach Redis
- *   before the lease would have expired, makes us step down at once.
+ * - renew: GETEX with a new TTL, every ttl/3 (one command: an idle
+ *   cluster's cost must not depend on how often the leader renews): the
+ *   value it returns says whether the lease was still ours. When it was
+ *   not (taken over after a pause of ours), we step down at once; that one
+ *   renewal extended the new holder's lease by a TTL at most, never more.
+ *   A renewal that fails, or that could not reach Redis before the lease
+ *   would have expired, makes us step down at once; failed ones are retried
+ *   every 250 ms meanwhile.
+ * - standby: tries to acquire every ttl/3 (at most 250 ms after a release
+ *   would be better, but every standby's attempt costs the registry).
  * - release (on stop): DEL only if still ours, so a standby wins without
  *   waiting for the TTL; a win that lands while stopping is released too.
  *
@@ -29,15 +36,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 0 then
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'PX', ARGV[2])
 return token
-`
-
-/** KEYS: lease; ARGV: expected value, ttl ms. 1 when renewed, 0 when it is no longer ours. */
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
 `
 
 /** KEYS: lease; ARGV: expected value. */
@@ -68,7 +66,7 @@ export class Lease extends EventEmitter {
   readonly #nodeId: string
   readonly #ttl: number
   readonly #acquire: ScriptFn
-  readonly #renew: ScriptFn
+  readonly #redis: Redis
   readonly #release: ScriptFn
   #timer: NodeJS.Timeout | null = null
   #stopped = false
@@ -83,11 +81,10 @@ export class Lease extends EventEmitter {
     this.#nodeId = nodeId
     this.#ttl = ttl
     redis.defineCommand('meshLeaseAcquire', { numberOfKeys: 3, lua: ACQUIRE })
-    redis.defineCommand('meshLeaseRenew', { numberOfKeys: 1, lua: RENEW })
     redis.defineCommand('meshLeaseRelease', { numberOfKeys: 1, lua: RELEASE })
     const r = redis as unknown as Record<string, ScriptFn>
     this.#acquire = r.meshLeaseAcquire.bind(redis)
-    this.#renew = r.meshLeaseRenew.bind(redis)
+    this.#redis = redis
     this.#release = r.meshLeaseRelease.bind(redis)
   }
 
@@ -96,17 +93,23 @@ export class Lease extends EventEmitter {
   get value (): string { return `${this.#nodeId}:${this.token}` }
 
   start (): void {
-    // Renew well inside the TTL; a standby polls as often, so a released lease is taken within 250 ms.
-    const period = Math.max(50, Math.min(Math.floor(this.#ttl / 3), 250))
-    this.#timer = setInterval(() => { this.#tick() }, period)
-    this.#timer.unref()
     this.#tick()
+  }
+
+  /** Renewal and standby period: a third of the TTL (at least 50 ms). */
+  get #period (): number { return Math.max(50, Math.floor(this.#ttl / 3)) }
+
+  #schedule (ms: number): void {
+    if (this.#stopped) return
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => { this.#timer = null; this.#tick() }, ms)
+    this.#timer.unref()
   }
 
   /** Gives the lease up (if held, or won while stopping) so a standby takes over at once. */
   async stop (): Promise<void> {
     this.#stopped = true
-    if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.#timer !== null) clearTimeout(this.#timer)
     await this.#inflight
     if (this.leader) {
       const value = this.value
@@ -122,9 +125,11 @@ export class Lease extends EventEmitter {
 
   #tick (): void {
     if (this.#stopped || this.#inflight !== null) return
+    let next = this.#period
     this.#inflight = (this.leader ? this.#renewOnce() : this.#acquireOnce())
+      .then((retry) => { if (retry) next = Math.min(250, next) })
       .catch((err: unknown) => { log.error(`lease ${this.leader ? 'renewal' : 'acquire'} threw: ${(err as Error)?.stack ?? String(err)}`) })
-      .finally(() => { this.#inflight = null })
+      .finally(() => { this.#inflight = null; this.#schedule(next) })
   }
 
   async #releaseValue (value: string): Promise<void> {
@@ -136,41 +141,45 @@ export class Lease extends EventEmitter {
   }
 
   /** Never rejects: a failed attempt is retried on the next tick. */
-  async #acquireOnce (): Promise<void> {
+  async #acquireOnce (): Promise<boolean> {
     const sentAt = Date.now()
     let token: number
     try {
       token = Number(await this.#acquire(this.#keys.lease, this.#keys.fence, this.#keys.epoch, this.#nodeId, this.#ttl))
     } catch (err) {
-      log.debug('lease acquire failed: %s', (err as Error).message)
-      return
+      const msg = (err as Error).message
+      if (/^NOPERM/.test(msg)) log.once('denied', 'error', `this node may not take the scheduler lease (${msg}): its credential is a worker's; promote it (mesh node promote) to make it a manager`)
+      else log.debug('lease acquire failed: %s', msg)
+      return false
     }
-    if (!(token > 0)) return
+    if (!(token > 0)) return false
     if (this.#stopped) {
       // Won while stopping: give it back at once, or a standby would wait a whole TTL.
       await this.#releaseValue(`${this.#nodeId}:${token}`)
-      return
+      return false
     }
     this.token = token
     this.#confirmedAt = sentAt
     this.emit('acquired', token)
+    return false
   }
 
-  /** Never rejects. */
-  async #renewOnce (): Promise<void> {
+  /** Never rejects; true when the renewal failed and should be retried soon. */
+  async #renewOnce (): Promise<boolean> {
     const sentAt = Date.now()
     const value = this.value
-    let ok: boolean
+    let held: string | null
     try {
-      ok = Number(await this.#renew(this.#keys.lease, value, this.#ttl)) === 1
+      held = await this.#redis.getex(this.#keys.lease, 'PX', this.#ttl)
     } catch (err) {
       // Redis away: we may hold on only while the lease we last confirmed is surely still ours.
       if (Date.now() - this.#confirmedAt > this.#ttl * 2 / 3) this.#lose(`lease renewal failed: ${(err as Error).message}`)
-      return
+      return this.leader
     }
-    if (!this.leader || this.value !== value) return
-    if (ok) this.#confirmedAt = sentAt
-    else this.#lose('lease taken over or expired')
+    if (!this.leader || this.value !== value) return false
+    if (held === value) this.#confirmedAt = sentAt
+    else this.#lose(held === null ? 'lease expired' : 'lease taken over')
+    return false
   }
 
   #lose (reason: string): void {

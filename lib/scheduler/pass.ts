@@ -2,10 +2,13 @@
  * One reconcile pass: a working copy of the registry view plus the changes
  * decided so far. Nothing is written until the pass is done; then all its
  * changes go out in one fenced write, applied only if the registry is still
- * at the revision the pass read (so a pass never acts on a stale view).
+ * at the revision the pass read (so a pass never acts on a stale view). It
+ * writes the desired part of tasks (TaskSpec), and their actual part only
+ * where it decided one (orphaned: lost with its node).
  */
 import type { ClusterState } from '../registry/feed'
 import type { WriteOp } from '../registry/store'
+import { taskSpecOf, taskStatusOf } from '../registry/parts'
 import type { NodeRecord, ServiceSpec, TaskRecord } from '../registry/types'
 import { isActiveState, nodeEligible, nodeUp } from './task-rules'
 
@@ -116,8 +119,16 @@ export class Pass {
     const ops: WriteOp[] = []
     for (const [name, spec] of this.#changedSpecs) ops.push({ type: 'service', id: name, value: spec })
     for (const [id, task] of this.#changedTasks) {
-      ops.push({ type: 'task', id, value: task })
-      if (task === null && this.state.health.has(id)) ops.push({ type: 'health', id, value: null })
+      if (task === null) {
+        ops.push({ type: 'task', id, value: null })
+        if (this.state.health.has(id)) ops.push({ type: 'health', id, value: null })
+        continue
+      }
+      // The desired part is the scheduler's; the actual part only when the pass decided it (a task lost with its node).
+      ops.push({ type: 'taskSpec', id, value: taskSpecOf(task) })
+      const before = this.state.tasks.get(id)
+      const status = taskStatusOf(task)
+      if (before !== undefined && JSON.stringify(taskStatusOf(before)) !== JSON.stringify(status)) ops.push({ type: 'taskStatus', id, value: status })
     }
     return ops
   }

@@ -9,17 +9,26 @@
  * stale: the feed's next 'change' triggers a fresh pass. A fenced write means
  * another manager leads: step down at once. A registry being restored
  * refuses the write (MESH_ERR_REGISTRY_EPOCH): the pass after it retries.
+ *
+ * The leader's other duties start and stop with the lease: reading every
+ * heartbeat for the whole cluster (liveness-monitor.ts), and its inbox
+ * (inbox.ts: joined workers' reports folded in, join requests answered).
  */
 import type { NodeContext, Subsystem } from '../node/context'
 import { isMeshError } from '../errors'
 import { createLogger, type Logger } from '../util/log'
+import { Inbox } from './inbox'
+import { JoinDesk } from './join-desk'
 import { Lease } from './lease'
+import { LivenessMonitor } from './liveness-monitor'
 import { plan, type PlanOptions } from './plan'
 
 const DEBOUNCE_MS = 15
 
 export class Scheduler implements Subsystem {
   readonly lease: Lease
+  readonly #monitor: LivenessMonitor
+  readonly #inbox: Inbox
   readonly #ctx: NodeContext
   readonly #log: Logger
   readonly #options: PlanOptions
@@ -39,6 +48,8 @@ export class Scheduler implements Subsystem {
     const c = ctx.config
     this.#options = { historyLimit: c.tasks.historyLimit, backOff: { base: c.tasks.restartDelay, max: c.tasks.restartMaxDelay } }
     this.lease = new Lease(ctx.store.redis, ctx.store.keys, ctx.node.id, c.scheduler.leaseTtl)
+    this.#monitor = new LivenessMonitor(ctx, this.lease, this.#log)
+    this.#inbox = new Inbox(ctx, this.lease, this.#log, new JoinDesk(ctx, this.lease, this.#log))
     this.#onChange = () => { this.kick() }
   }
 
@@ -47,10 +58,13 @@ export class Scheduler implements Subsystem {
   start (): void {
     this.lease.on('acquired', (token: number) => {
       this.#log.info(`${this.#ctx.node.name} is the leader (fencing token ${token})`)
+      this.#monitor.start()
+      this.#inbox.start()
       this.kick()
     })
     this.lease.on('lost', (reason: string) => {
       if (!this.#stopped) this.#log.warn(`${this.#ctx.node.name} stepped down as leader: ${reason}`)
+      void this.#stopDuties()
     })
     this.#ctx.feed.on('change', this.#onChange)
     this.#interval = setInterval(this.#onChange, this.#ctx.config.scheduler.reconcileInterval)
@@ -64,6 +78,14 @@ export class Scheduler implements Subsystem {
     for (const t of [this.#interval, this.#kickTimer, this.#wakeTimer]) if (t !== null) clearTimeout(t)
     await this.#running
     await this.lease.stop()
+    await this.#stopDuties()
+  }
+
+  /** Never rejects. */
+  async #stopDuties (): Promise<void> {
+    await Promise.all([this.#monitor.stop(), this.#inbox.stop()]).catch((err: unknown) => {
+      this.#log.debug('stopping the leader duties: %s', (err as Error).message)
+    })
   }
 
   /** Asks for a pass soon (coalescing bursts of changes). */

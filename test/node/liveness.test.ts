@@ -1,36 +1,48 @@
+/**
+ * Liveness comes from the feed: the leading manager alone reads every
+ * heartbeat and declares a node whose key expired dead; every table drops
+ * its tasks from that record, within node.heartbeatTtl + 2 s of the node's
+ * last beat, and the scheduler marks them orphaned.
+ */
 import t from 'tap'
 import { httpGet, meshOk } from '../helpers/mesh'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 import { RegistryStore } from '../../lib/registry/store'
-import { SCHEMA_VERSION, type TaskRecord, type NodeRecord } from '../../lib/registry/types'
+import { SCHEMA_VERSION, type NodeRecord } from '../../lib/registry/types'
 
-t.test('tasks on a node whose heartbeat expired leave every table; they return when it beats again', async (t) => {
-  const { redis, backends: [a, b], nodes: [node] } = await meshScenario(t, { backends: ['a', 'b'] })
-  await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--endpoint', a.address], redis.url)
-  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 200, { what: 'web served' })
+/** test/helpers/mesh.ts FAST */
+const HEARTBEAT_TTL = 1000
 
-  // A task of the service running on another (simulated) node, whose heartbeat we control.
+t.test('a task on a node whose heartbeat expired leaves every table within heartbeatTtl + 2 s; the scheduler orphans it', async (t) => {
+  const { redis, backends: [b], nodes: [node] } = await meshScenario(t, { backends: ['b'], nodeArgs: ['--manager'] })
   const client = redis.client()
   t.teardown(() => { client.disconnect() })
   const store = new RegistryStore(client, 'mesh:')
-  const svc = JSON.parse(await client.hget('mesh:services', 'web') as string) as { id: string }
+  // A node with no daemon, whose heartbeat the test controls; the real node is drained, so the task goes there.
+  await meshOk(['node', 'update', '--availability', 'drain', node.name], redis.url)
   const ghost: NodeRecord = { v: SCHEMA_VERSION, id: 'ghostnode', name: 'ghost', addr: b.host, role: 'worker', availability: 'active', joinedAt: Date.now(), status: 'ready', admin: '' }
-  const task: TaskRecord = {
-    v: SCHEMA_VERSION, id: 'ghosttask', serviceId: svc.id, service: 'web', slot: 9, node: 'ghostnode', static: false, host: b.host, port: b.port,
-    desired: 'running', state: 'running', error: '', specVersion: 1, createdAt: Date.now(), stateAt: Date.now(), pid: 0, exitCode: null, restarts: 0
-  }
-  await store.write([{ type: 'node', id: ghost.id, value: ghost }, { type: 'task', id: task.id, value: task }])
-  await store.heartbeat('ghostnode', 60_000, 0)
-  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).body === 'b\n', { what: 'task on the live ghost node served' })
+  await store.write([{ type: 'node', id: ghost.id, value: ghost }])
+  await store.heartbeat(ghost.id, 60_000, 0)
+  await meshOk(['service', 'create', '--name', 'web', '--publish', '8080:80', '--detach', '--', 'sleep', '600'], redis.url)
+  const placed = await waitFor(async () => [...(await store.snapshot()).tasks.values()].find((x) => x.service === 'web' && x.node === ghost.id), { what: 'the task placed on the ghost node' })
+  // What the ghost's agent would report: running, at backend b's address.
+  await store.write([{ type: 'taskStatus', id: placed.id, value: { v: SCHEMA_VERSION, state: 'running', error: '', stateAt: Date.now(), host: b.host, port: b.port, pid: 0, exitCode: null } }])
+  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).body === 'b\n', { what: 'the task on the live ghost node served' })
 
-  await store.heartbeat('ghostnode', 300, 0) // stops beating: expires in 300 ms
-  await waitFor(async () => {
-    for (let i = 0; i < 4; i++) if ((await httpGet(`http://${node.addr}:8080/`)).body !== 'a\n') return false
-    return true
-  }, { timeout: 3000, what: 'ghost task dropped after its node\'s heartbeat expired' })
-  t.pass('endpoint on the expired node left the table')
-  await store.heartbeat('ghostnode', 60_000, 0)
-  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).body === 'b\n', { what: 'back when the node beats again' })
-  t.pass('and came back with the heartbeat')
+  await store.heartbeat(ghost.id, 300, 0) // its last beat: the key expires in 300 ms
+  const lastBeat = Date.now()
+  await waitFor(async () => (await httpGet(`http://${node.addr}:8080/`)).status === 503, { timeout: HEARTBEAT_TTL + 4000, interval: 20, what: 'the ghost task dropped after its node\'s heartbeat expired' })
+  const took = Date.now() - lastBeat
+  t.comment(`node down -> its task out of the table ${took} ms after its last beat (heartbeat TTL of that beat 300 ms; bound: node.heartbeatTtl ${HEARTBEAT_TTL} ms + 2 s)`)
+  t.ok(took <= HEARTBEAT_TTL + 2000, `dropped within heartbeatTtl + 2 s (${took} ms)`)
+  const snap = await store.snapshot()
+  t.equal(snap.parts.liveness.get(ghost.id)?.alive, false, 'the leader recorded the node dead on the feed')
+  t.equal(snap.alive.has(ghost.id), false, 'and readers see it dead')
+  await waitFor(async () => (await store.snapshot()).tasks.get(placed.id)?.state === 'orphaned', { what: 'the scheduler orphans the task' })
+  t.pass('the scheduler marked the lost task orphaned')
+
+  await store.heartbeat(ghost.id, 60_000, 0)
+  await waitFor(async () => (await store.snapshot()).alive.has(ghost.id), { what: 'the node alive again once it beats' })
+  t.pass('a node that beats again is declared alive again')
 })

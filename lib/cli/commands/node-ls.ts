@@ -21,9 +21,10 @@ export function managerStatus (node: NodeRecord, alive: boolean, leaderId: strin
   return alive ? 'Reachable' : 'Unreachable'
 }
 
-export function nodeRows (snap: Snapshot, leaderId: string | null): string[][] {
+/** Ready: registered and beating now (its heartbeat key, read by the command itself); Down otherwise. */
+export function nodeRows (snap: Snapshot, beating: ReadonlySet<string>, leaderId: string | null): string[][] {
   return [...snap.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((n) => {
-    const alive = snap.alive.has(n.id)
+    const alive = n.status === 'ready' && beating.has(n.id)
     return [n.id, n.name, alive ? 'Ready' : 'Down', capitalise(n.availability), managerStatus(n, alive, leaderId)]
   })
 }
@@ -32,12 +33,15 @@ export async function run (argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, SPEC)
   if (parsed === null) return 0
   const config = cliConfig(parsed.values)
-  const [snap, lease] = await withSession(config, async (s) => await Promise.all([s.store.snapshot(), s.store.redis.get(s.store.keys.lease)]))
+  const [snap, lease, beating] = await withSession(config, async (s) => {
+    const [snap, lease] = await Promise.all([s.store.snapshot(), s.store.redis.get(s.store.keys.lease)])
+    return [snap, lease, await s.store.beating([...snap.nodes.keys()])] as const
+  })
   const leaderId = parseLease(lease)?.nodeId ?? null
   if (bool(parsed.values, 'quiet')) {
     process.stdout.write([...snap.nodes.values()].map((n) => `${n.id}\n`).join(''))
     return 0
   }
-  printTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS'], nodeRows(snap, leaderId))
+  printTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS'], nodeRows(snap, beating, leaderId))
   return 0
 }

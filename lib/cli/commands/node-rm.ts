@@ -23,11 +23,12 @@ export async function run (argv: string[]): Promise<number> {
   const config = cliConfig(parsed.values)
   const force = bool(parsed.values, 'force')
   await withSession(config, async (session) => {
+    const beating = await session.store.beating([...(await session.store.snapshot()).nodes.keys()])
     const { result } = await writeChecked(session.store, (snap) => {
       const nodes = new Map<string, NodeRecord>()
       for (const ref of parsed.positionals) {
         const n = findNode(snap, ref)
-        if (!force && snap.alive.has(n.id)) {
+        if (!force && beating.has(n.id) && n.status === 'ready') {
           throw new MeshError('MESH_ERR_NODE_LIVE', `node ${n.name} is not down and can't be removed: stop its daemon (or drain it) first, or use --force`)
         }
         nodes.set(n.id, n)
