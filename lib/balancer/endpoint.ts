@@ -5,6 +5,7 @@
  * table swaps for as long as the registry keeps the endpoint (same id), so
  * its pool, counters and ejection state survive unrelated changes.
  */
+import type { ClientHttp2Session } from 'node:http2'
 import { Pool } from 'undici'
 import { FixedHistogram } from '../metrics/histogram'
 import { formatHostPort } from '../util/address'
@@ -62,6 +63,8 @@ export class Endpoint {
 
   #pool: Pool | null = null
   readonly #poolOptions: PoolOptions
+  /** The multiplexed HTTP/2 session to an endpoint that speaks it (proxy/http2/h2-dispatch.ts), or null. */
+  h2Session: ClientHttp2Session | null = null
   /** Requests dispatched to the pool and not finished. */
   inFlight = 0
   readonly #queue: WaitQueue
@@ -130,6 +133,8 @@ export class Endpoint {
   async close (): Promise<void> {
     if (this.ejectTimer !== null) clearTimeout(this.ejectTimer)
     this.ejectTimer = null
+    this.h2Session?.close()
+    this.h2Session = null
     const pool = this.#pool
     this.#pool = null
     if (pool !== null) {

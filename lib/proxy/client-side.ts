@@ -17,8 +17,12 @@ export interface ClientSide extends LoggedRequest {
   readonly body: Readable | null
   /** An expected 100 Continue, sent once (a no-op when none is expected). */
   sendContinue: () => void
-  /** Starts the response from an upstream head (undici's raw headers). */
-  respondUpstream: (status: number, statusText: string, rawHeaders: Buffer[]) => void
+  /**
+   * Starts the response from an upstream head (raw headers, as undici hands
+   * them over). `trailers`: trailers may follow the body (an HTTP/2 upstream);
+   * a client side that can carry them waits for setTrailers before it ends.
+   */
+  respondUpstream: (status: number, statusText: string, rawHeaders: Buffer[], trailers?: boolean) => void
   /** A body chunk; false when the client is slow (then `onceWritable` says when to go on). */
   write: (chunk: Buffer) => boolean
   onceWritable: (resume: () => void) => void

@@ -28,6 +28,7 @@ import { sendError } from './responses'
 import type { AccessLog } from './access-log'
 import type { ClientSide } from './client-side'
 import type { Runner } from './http1/exchange'
+import { H2Dispatch } from './http2/h2-dispatch'
 
 export interface ForwardContext {
   passive: PassiveHealth
@@ -71,6 +72,8 @@ export class Forward implements Runner, Waiter {
   clientGone = false
   abort: ((err?: Error) => void) | null = null
   resume: (() => void) | null = null
+  /** The route speaks HTTP/2 to its endpoints: this request goes that way. */
+  h2: H2Dispatch | null = null
 
   constructor (ex: ClientSide, source: RouteSource, ctx: ForwardContext, path: string, headers: string[], hasBody: boolean, host: string | null) {
     this.ex = ex
@@ -94,7 +97,12 @@ export class Forward implements Runner, Waiter {
     this.route = route
     const ep = route.balancer.pick()
     if (ep === null) {
-      this.#fail(503, route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
+      this.fail(503, route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
+      return
+    }
+    if (route.options.backend !== 'http1') {
+      this.h2 = new H2Dispatch(this, route)
+      this.h2.start(ep)
       return
     }
     this.#try(ep)
@@ -109,10 +117,15 @@ export class Forward implements Runner, Waiter {
   cancel (): void {
     if (this.done) return
     this.clientGone = true
+    if (this.h2 !== null) {
+      this.h2.cancel()
+      this.settle(499)
+      return
+    }
     if (this.waiting) {
       this.waiting = false;
       (this.ep as Endpoint).withdraw(this)
-      this.#end(499, false)
+      this.settle(499, false)
       return
     }
     if (this.abort !== null) this.abort(new Error(CLIENT_GONE))
@@ -126,7 +139,7 @@ export class Forward implements Runner, Waiter {
       case QUEUED: this.waiting = true; return
       default:
         (this.route as Route).stats.upstreamErrors[ERR_QUEUE]++
-        this.#fail(503, `503 Service Unavailable: service "${(this.route as Route).service}" endpoint ${ep.address} has ${ep.queued} requests waiting already\n`, 'MESH_ERR_QUEUE_FULL')
+        this.fail(503, `503 Service Unavailable: service "${(this.route as Route).service}" endpoint ${ep.address} has ${ep.queued} requests waiting already\n`, 'MESH_ERR_QUEUE_FULL')
     }
   }
 
@@ -141,7 +154,7 @@ export class Forward implements Runner, Waiter {
     this.waiting = false
     const route = this.route as Route
     route.stats.upstreamErrors[ERR_QUEUE]++
-    this.#fail(503, `503 Service Unavailable: no connection to service "${route.service}" endpoint ${(this.ep as Endpoint).address} became free in time\n`, 'MESH_ERR_QUEUE_TIMEOUT')
+    this.fail(503, `503 Service Unavailable: no connection to service "${route.service}" endpoint ${(this.ep as Endpoint).address} became free in time\n`, 'MESH_ERR_QUEUE_TIMEOUT')
   }
 
   #dispatch (): void {
@@ -191,7 +204,7 @@ export class Forward implements Runner, Waiter {
   onComplete (): void {
     this.#releaseSlot()
     this.ex.end()
-    this.#end(this.ex.status)
+    this.settle(this.ex.status)
   }
 
   onError (err: Error): void {
@@ -199,14 +212,14 @@ export class Forward implements Runner, Waiter {
     const ep = this.ep as Endpoint
     const route = this.route as Route
     if (this.clientGone) {
-      this.#end(499)
+      this.settle(499)
       return
     }
     const c = classify(err)
     route.stats.upstreamErrors[c.kind]++
     if (this.responded) {
       this.ex.abort()
-      this.#end(this.ex.status)
+      this.settle(this.ex.status)
       return
     }
     const code = (err as { code?: string }).code ?? err.message
@@ -223,7 +236,7 @@ export class Forward implements Runner, Waiter {
       }
     }
     const timeout = c.status === 504
-    this.#fail(c.status, `${c.status} ${STATUS_CODES[c.status] ?? ''}: service "${route.service}" endpoint ${ep.address} failed (${code})\n`,
+    this.fail(c.status, `${c.status} ${STATUS_CODES[c.status] ?? ''}: service "${route.service}" endpoint ${ep.address} failed (${code})\n`,
       timeout ? 'MESH_ERR_UPSTREAM_TIMEOUT' : c.status === 503 ? 'MESH_ERR_LOCAL_RESOURCES' : 'MESH_ERR_UPSTREAM')
   }
 
@@ -238,14 +251,14 @@ export class Forward implements Runner, Waiter {
   }
 
   /** An answer of our own (the request was not, or could not be, forwarded). */
-  #fail (status: number, body: string, code: string): void {
+  fail (status: number, body: string, code: string): void {
     (this.route as Route).stats.generated[(status / 100) | 0]++
     sendError(this.ex, status, body, code)
-    this.#end(status, this.tries > 0)
+    this.settle(status, this.tries > 0)
   }
 
   /** Every outcome ends here once: duration metric (the route's, and the endpoint's for the dashboard's p99), access log. */
-  #end (status: number, forwarded = true): void {
+  settle (status: number, forwarded = true): void {
     this.done = true
     const seconds = (performance.now() - this.ex.start) / 1000
     const route = this.route as Route

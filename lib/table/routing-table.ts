@@ -7,6 +7,20 @@ import type { Balancer } from '../balancer/round-robin'
 import type { RouteStats } from '../metrics/route-stats'
 import type { HealthCheckSpec, Protocol } from '../registry/types'
 
+/** How a service's endpoints are spoken to, and what a route adds on the way (issue 12). */
+export interface RouteOptions {
+  /** http1 (undici, the default), or HTTP/2: h2c in clear, h2 over TLS (gRPC end to end). */
+  backend: 'http1' | 'h2c' | 'h2'
+  /** The cluster certificate an HTTPS port presents for this service by default. */
+  cert: string | null
+  /** A PROXY protocol header sent to endpoints first (L4), or null. */
+  proxyProtocol: 1 | 2 | null
+  /** Plain-HTTP requests are redirected to HTTPS (308). */
+  redirectHttps: boolean
+}
+
+export const DEFAULT_ROUTE_OPTIONS: RouteOptions = Object.freeze({ backend: 'http1', cert: null, proxyProtocol: null, redirectHttps: false })
+
 export class Route {
   readonly service: string
   readonly serviceId: string
@@ -21,9 +35,10 @@ export class Route {
   readonly unhealthy: number
   /** Precomputed 503 body. */
   readonly unavailableBody: string
+  readonly options: RouteOptions
 
   constructor (service: string, serviceId: string, port: number, target: number, protocol: Protocol, hosts: readonly string[],
-    balancer: Balancer, stats: RouteStats, health: HealthCheckSpec | null, unhealthy: number) {
+    balancer: Balancer, stats: RouteStats, health: HealthCheckSpec | null, unhealthy: number, options: RouteOptions = DEFAULT_ROUTE_OPTIONS) {
     this.service = service
     this.serviceId = serviceId
     this.port = port
@@ -35,6 +50,7 @@ export class Route {
     this.health = health
     this.unhealthy = unhealthy
     this.unavailableBody = `503 Service Unavailable: no healthy endpoint for service "${service}"\n`
+    this.options = options
   }
 }
 

@@ -15,7 +15,7 @@ import { L4Listener } from '../../lib/proxy/l4-listener'
 import { L7Listener, type L7Options } from '../../lib/proxy/l7-listener'
 import type { TlsPort } from '../../lib/proxy/tls/tls-front'
 import { TrustedProxies } from '../../lib/proxy/trusted-proxies'
-import { PortEntry, Route } from '../../lib/table/routing-table'
+import { DEFAULT_ROUTE_OPTIONS, PortEntry, Route, type RouteOptions } from '../../lib/table/routing-table'
 
 export const POOL = { connectTimeout: 2000, headersTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 4000, connections: 64, maxHeaderSize: 16384, maxQueued: 100, queueTimeout: 5000 }
 
@@ -25,14 +25,14 @@ export const L7: L7Options = {
 }
 
 /** A route of one service over `addresses` (host:port), as the table builder would make it. */
-export function route (service: string, port: number, addresses: string[], hosts: string[] = []): Route {
+export function route (service: string, port: number, addresses: string[], hosts: string[] = [], options: Partial<RouteOptions> = {}): Route {
   const eps = addresses.map((a, i) => {
     const colon = a.lastIndexOf(':')
     return new Endpoint(`${service}-${i}`, `${service}-${i}`, a.slice(0, colon), Number(a.slice(colon + 1)), POOL)
   })
   const b = new Balancer()
   b.setEndpoints(eps)
-  return new Route(service, service, port, 80, 'http', hosts, b, new RouteStats(service, port, 'http'), null, 0)
+  return new Route(service, service, port, 80, 'http', hosts, b, new RouteStats(service, port, 'http'), null, 0, { ...DEFAULT_ROUTE_OPTIONS, ...options })
 }
 
 export async function listen (server: Server, host: string): Promise<number> {

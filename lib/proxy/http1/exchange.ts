@@ -120,6 +120,7 @@ export class Exchange implements ClientSide {
   }
 
   /** Starts the response from an upstream head: hop-by-hop and framing lines out, our framing in. */
+  /** (HTTP/1.1 responses carry no trailers from an HTTP/2 upstream: they are dropped.) */
   respondUpstream (status: number, statusText: string, rawHeaders: Buffer[]): void {
     const head = downstreamResponseHead(rawHeaders, responseInfo)
     this.respond(status, statusText, head, responseInfo.contentLength)

@@ -20,6 +20,8 @@ export class H2Exchange implements ClientSide {
   readonly body: Readable | null
   status = 0
   finished = false
+  /** Trailers for the end of the response (an HTTP/2 upstream's, e.g. grpc-status). */
+  #trailers: Record<string, string | string[]> | null = null
 
   constructor (stream: ServerHttp2Stream, method: string, url: string, remoteAddress: string, hasBody: boolean) {
     this.stream = stream
@@ -37,10 +39,43 @@ export class H2Exchange implements ClientSide {
   /** HTTP/2 has no 100 Continue to hold a body back: the client sends it when it wants. */
   sendContinue (): void {}
 
-  respondUpstream (status: number, _statusText: string, rawHeaders: Buffer[]): void {
+  respondUpstream (status: number, _statusText: string, rawHeaders: Buffer[], trailers = false): void {
     if (this.stream.destroyed) return
     this.status = status
-    this.stream.respond(h2ResponseHeaders(status, rawHeaders))
+    if (!trailers) {
+      this.stream.respond(h2ResponseHeaders(status, rawHeaders))
+      return
+    }
+    this.stream.respond(h2ResponseHeaders(status, rawHeaders), { waitForTrailers: true })
+    this.stream.once('wantTrailers', () => { this.stream.sendTrailers(this.#trailers ?? {}) })
+  }
+
+  /** A whole response that is only a head (no body, no trailers). */
+  respondOnly (status: number, rawHeaders: Buffer[]): void {
+    if (this.finished || this.stream.destroyed) return
+    this.finished = true
+    this.status = status
+    this.stream.respond(h2ResponseHeaders(status, rawHeaders), { endStream: true })
+  }
+
+  /** The trailers the response ends with (raw pairs, as an upstream sent them). */
+  setTrailers (raw: Buffer[]): void {
+    const out: Record<string, string | string[]> = {}
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase()
+      const value = raw[i + 1].toString('latin1')
+      const prev = out[name]
+      out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+    }
+    this.#trailers = out
+  }
+
+  /** A gRPC request that cannot be answered by its service: a trailers-only response with that status. */
+  grpcError (code: number, message: string): void {
+    if (this.finished || this.stream.destroyed) return
+    this.finished = true
+    this.status = 200
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true })
   }
 
   write (chunk: Buffer): boolean {
