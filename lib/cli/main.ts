@@ -16,7 +16,7 @@ import { debuglog } from 'node:util'
 import { MeshError, isMeshError } from '../errors'
 import { hasSecret, redactUrl } from '../util/redact'
 import { COMMANDS, GROUPS } from './command-table'
-import { EXIT_FAILED, exitCodeOf } from './exit-codes'
+import { EXIT_FAILED, EXIT_USAGE, exitCodeOf } from './exit-codes'
 import type { CommandSpec } from './flags'
 import { describeCommands } from './help'
 import { red } from './terminal'
@@ -114,6 +114,11 @@ export async function main (argv: string[]): Promise<number> {
       return exitCodeOf(err)
     }
     const e = err as NodeJS.ErrnoException
+    // A command that parses its own flags with node:util parseArgs (node start): still a usage error.
+    if (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS_')) {
+      printError(`${e.message} (see mesh ${argv.slice(0, 2).join(' ')} --help)`)
+      return EXIT_USAGE
+    }
     if (e?.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes('/commands/')) {
       printError(`command "${argv.slice(0, 2).join(' ')}" is not built into this copy of mesh`)
       return EXIT_FAILED

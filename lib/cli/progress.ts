@@ -20,11 +20,13 @@
  * to `paused` or `rollback_*`, or at the timeout. A registry that goes away
  * meanwhile is waited for (registry-session.ts retryUnreachable).
  */
+import { Writable } from 'node:stream'
 import { MeshError } from '../errors'
 import type { Snapshot } from '../registry/store'
 import type { ServiceSpec, TaskRecord, TaskState } from '../registry/types'
 import { formatDuration } from '../util/duration'
 import { retryUnreachable, type Session } from './registry-session'
+import type { Wait } from './service-options'
 import { isTty, red, type Paint } from './terminal'
 
 export const POLL_INTERVAL = 250
@@ -240,12 +242,13 @@ export async function watchConvergence (o: ProgressOptions): Promise<boolean> {
  * The CLI side: watches with Ctrl-C meaning "stop watching", like docker's
  * "Operation continuing in background." Returns the exit code.
  */
-export async function showProgress (session: Session, spec: ServiceSpec, timeout: number, startState = spec.updateState): Promise<number> {
+export async function showProgress (session: Session, spec: ServiceSpec, wait: Wait, startState = spec.updateState): Promise<number> {
   const ac = new AbortController()
   const onInt = (): void => { ac.abort() }
   process.once('SIGINT', onInt)
   try {
-    const done = await watchConvergence({ session, serviceId: spec.id, timeout, out: process.stdout, startState, signal: ac.signal })
+    const out = wait.quiet ? new Writable({ write: (_chunk, _enc, done) => { done() } }) : process.stdout
+    const done = await watchConvergence({ session, serviceId: spec.id, timeout: wait.timeout, out, startState, signal: ac.signal })
     if (!done) process.stdout.write(`Operation continuing in background.\nUse \`mesh service ps ${spec.name}\` to check progress.\n`)
     return 0
   } finally {

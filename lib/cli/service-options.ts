@@ -23,13 +23,16 @@ export const SPEC_OPTIONS: Options = {
 
 export const WAIT_OPTIONS: Options = {
   detach: { type: 'boolean', short: 'd', description: 'Exit immediately instead of waiting for the service to converge' },
+  quiet: { type: 'boolean', short: 'q', description: 'Suppress progress output (still waits, and exits non-zero when it does not converge)' },
   timeout: { type: 'string', value: 'DURATION', description: 'How long to show the converge progress before giving up', default: '60s' }
 }
 
 export const DEFAULT_TIMEOUT = 60_000
 
-/** --timeout (how long to show converge progress). */
-export function timeoutOf (values: Values): number {
+/** How to wait for convergence: --timeout (how long), --quiet (without the progress display). */
+export interface Wait { timeout: number, quiet: boolean }
+
+export function waitOf (values: Values): Wait {
   const t = values.timeout
-  return typeof t === 'string' ? durationValue(t, '--timeout') : DEFAULT_TIMEOUT
+  return { timeout: typeof t === 'string' ? durationValue(t, '--timeout') : DEFAULT_TIMEOUT, quiet: values.quiet === true }
 }

@@ -31,6 +31,11 @@ t.test('boolean flags: --flag, --flag=true, --flag=false (the seed\'s --detach=t
   const last = await mesh(r.url, ['service', 'scale', 'a=3', '--detach=false', '--detach'])
   t.equal(last.code, 0, 'the last of --detach=false --detach wins')
   t.equal(last.stdout, 'a scaled to 3\n')
+  // -q (docker's --quiet on create/update/rollback): waits, without the progress display.
+  const quiet = await mesh(r.url, ['service', 'scale', 'a=2', '-q', '--timeout', '500ms'])
+  t.equal(quiet.code, 1, '-q still waits (and times out here)')
+  t.equal(quiet.stdout, 'a scaled to 2\n', 'no progress lines')
+  t.match(quiet.stderr, /did not converge within 500ms/)
   const health = await mesh(r.url, ['service', 'update', 'a', '--health-tcp=true', '-d'])
   t.equal(health.code, 0, health.stderr)
   t.match(JSON.parse((await mesh(r.url, ['service', 'inspect', 'a'])).stdout), [{ health: { type: 'tcp' } }], '--health-tcp=true set a check')
@@ -107,7 +112,8 @@ t.test('exit codes: 0 ok, 1 the operation failed, 2 usage', async (t) => {
     ['unknown command', ['frob'], 2],
     ['bad duration', ['service', 'scale', 'x=1', '--timeout', 'soon'], 2],
     ['no such service', ['service', 'inspect', 'nope'], 1],
-    ['no previous spec', ['service', 'rollback', 'nope'], 1]
+    ['no previous spec', ['service', 'rollback', 'nope'], 1],
+    ['a flag node start does not know', ['node', 'start', '--bogus'], 2]
   ]
   const results = await meshAll(r.url, cases.map(([, args]) => args))
   cases.forEach(([what, , code], i) => { t.equal(results[i].code, code, `${what}: exit ${code} (${results[i].stderr.trim()})`) })

@@ -9,7 +9,7 @@ import { writeChecked } from '../../service/write'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
 import { showProgress } from '../progress'
 import { withSession } from '../registry-session'
-import { SPEC_OPTIONS, WAIT_OPTIONS, timeoutOf } from '../service-options'
+import { SPEC_OPTIONS, WAIT_OPTIONS, waitOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service create',
@@ -45,7 +45,7 @@ export async function run (argv: string[]): Promise<number> {
   const { values, rest } = parsed
   const config = cliConfig(values)
   const { spec, endpoints } = specFromCreateFlags(values, rest, config)
-  const timeout = timeoutOf(values)
+  const wait = waitOf(values)
   return await withSession(config, async (session) => {
     await writeChecked(session.store, (snap) => {
       if (snap.services.has(spec.name)) {
@@ -63,6 +63,6 @@ export async function run (argv: string[]): Promise<number> {
     })
     process.stdout.write(`${spec.id}\n`)
     if (bool(values, 'detach') || (spec.mode === 'replicated' && spec.replicas === 0)) return 0
-    return await showProgress(session, spec, timeout)
+    return await showProgress(session, spec, wait)
   })
 }

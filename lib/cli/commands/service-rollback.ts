@@ -12,7 +12,7 @@ import { writeChecked } from '../../service/write'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
 import { showProgress } from '../progress'
 import { withSession } from '../registry-session'
-import { WAIT_OPTIONS, timeoutOf } from '../service-options'
+import { WAIT_OPTIONS, waitOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service rollback',
@@ -25,7 +25,7 @@ export async function run (argv: string[]): Promise<number> {
   const parsed = parseFlags(argv, SPEC)
   if (parsed === null) return 0
   const config = cliConfig(parsed.values)
-  const timeout = timeoutOf(parsed.values)
+  const wait = waitOf(parsed.values)
   const ref = parsed.positionals[0]
   return await withSession(config, async (session) => {
     const { result } = await writeChecked(session.store, (snap) => {
@@ -51,6 +51,6 @@ export async function run (argv: string[]): Promise<number> {
     })
     process.stdout.write(`${result.name}\nrollback: manually requested rollback\n`)
     if (bool(parsed.values, 'detach') || (result.mode === 'replicated' && result.replicas === 0)) return 0
-    return await showProgress(session, result, timeout, result.updateState)
+    return await showProgress(session, result, wait, result.updateState)
   })
 }

@@ -8,7 +8,7 @@ import { writeChecked } from '../../service/write'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
 import { showProgress } from '../progress'
 import { withSession } from '../registry-session'
-import { WAIT_OPTIONS, timeoutOf } from '../service-options'
+import { WAIT_OPTIONS, waitOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service scale',
@@ -34,7 +34,7 @@ export async function run (argv: string[]): Promise<number> {
   if (parsed === null) return 0
   const config = cliConfig(parsed.values)
   const pairs = parsePairs(parsed.positionals)
-  const timeout = timeoutOf(parsed.values)
+  const wait = waitOf(parsed.values)
   return await withSession(config, async (session) => {
     const { result } = await writeChecked(session.store, (snap) => {
       const now = Date.now()
@@ -56,7 +56,7 @@ export async function run (argv: string[]): Promise<number> {
     if (bool(parsed.values, 'detach')) return 0
     for (const s of result) {
       if (s.replicas === 0) continue
-      const code = await showProgress(session, s, timeout)
+      const code = await showProgress(session, s, wait)
       if (code !== 0) return code
     }
     return 0

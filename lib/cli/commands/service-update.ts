@@ -21,7 +21,7 @@ import { formatHostPort, parsePort } from '../../util/address'
 import { bool, cliConfig, list, parseFlags, str, type CommandSpec, type Values } from '../flags'
 import { showProgress } from '../progress'
 import { withSession } from '../registry-session'
-import { SPEC_OPTIONS, WAIT_OPTIONS, timeoutOf } from '../service-options'
+import { SPEC_OPTIONS, WAIT_OPTIONS, waitOf } from '../service-options'
 
 export const SPEC: CommandSpec = {
   name: 'service update',
@@ -168,7 +168,7 @@ export async function run (argv: string[]): Promise<number> {
   const { values, positionals, rest } = parsed
   const config = cliConfig(values)
   const changes = parseChanges(values, rest)
-  const timeout = timeoutOf(values)
+  const wait = waitOf(values)
   return await withSession(config, async (session) => {
     const { result, snapshot } = await writeChecked(session.store, (snap) => {
       const plan = planUpdate(snap, positionals[0], changes, values)
@@ -178,6 +178,6 @@ export async function run (argv: string[]): Promise<number> {
     process.stdout.write(`${result.spec.name}\n`)
     const watch = result.bumped || result.spec.replicas !== before.replicas
     if (bool(values, 'detach') || !watch || (result.spec.mode === 'replicated' && result.spec.replicas === 0 && !result.bumped)) return 0
-    return await showProgress(session, result.spec, timeout, result.spec.updateState)
+    return await showProgress(session, result.spec, wait, result.spec.updateState)
   })
 }
