@@ -30,6 +30,8 @@ export interface ClientSide extends LoggedRequest {
   end: () => void
   /** A whole answer of the proxy's own (or a cut, after a response began). */
   sendText: (status: number, statusText: string, body: string, code: string | null, close?: boolean) => void
+  /** A permanent redirect (308) to `location`. */
+  sendRedirect: (location: string) => void
   /** The response cannot be completed: the client must see it cut, not short. */
   abort: () => void
 }

@@ -13,7 +13,7 @@ import type { PassiveHealth } from '../balancer/passive-health'
 import type { PortEntry, Route } from '../table/routing-table'
 import type { ConnectionLimit } from './connection-limit'
 import { classify } from './errors-map'
-import { readProxyHeader } from './proxy-protocol'
+import { encodeProxyHeader, readProxyHeader, type Peer } from './proxy-protocol'
 import { readClientHello } from './tls/client-hello'
 import type { TrustedProxies } from './trusted-proxies'
 import { UpstreamReader } from './l4-upstream-read'
@@ -38,6 +38,8 @@ class Bridge {
   readonly listener: L4Listener
   /** Bytes read from the client before the bridge (past a balancer's PROXY header): they go first. */
   readonly head: Buffer
+  /** The client as a balancer in front named it, or null (the socket's peer is the client). */
+  readonly origin: Peer | null
   upstream: Socket | null = null
   ep: Endpoint | null = null
   /** Endpoints tried so far (connect failures). */
@@ -46,11 +48,12 @@ class Bridge {
   /** For shutdown: an idle connection is closed at once. */
   readonly quiet = new Quiet()
 
-  constructor (client: Socket, route: Route, listener: L4Listener, head: Buffer) {
+  constructor (client: Socket, route: Route, listener: L4Listener, head: Buffer, origin: Peer | null) {
     this.client = client
     this.route = route
     this.listener = listener
     this.head = head
+    this.origin = origin
     client.on('error', () => { this.upstream?.destroy() })
     client.on('close', () => { this.#closed() })
   }
@@ -76,6 +79,12 @@ class Bridge {
       up.on('timeout', () => { up.destroy(); this.client.destroy() })
     }
     const client = this.client
+    const pp = this.route.options.proxyProtocol
+    if (pp !== null) {
+      // The endpoint learns who the client is: first bytes of the session.
+      const source = this.origin ?? { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 }
+      up.write(encodeProxyHeader(pp, source, { address: client.localAddress ?? '', port: client.localPort ?? 0 }))
+    }
     if (this.head.length > 0) up.write(this.head)
     client.pipe(up)
     // Upstream data goes to the client from UpstreamReader; a full client stops the reads, 'drain' restarts them.
@@ -176,21 +185,21 @@ export class L4Listener {
   #onConnection (client: Socket): void {
     if (!this.#limit.admit(client)) return
     if (!this.#trusted.has(client.remoteAddress ?? '')) {
-      this.#route(client, EMPTY)
+      this.#route(client, EMPTY, null)
       return
     }
     // A balancer in front may open with a PROXY header: it is stripped (and its client is who the session is for).
     client.on('error', onEarlyError)
-    readProxyHeader(client, PROXY_HEADER_WAIT_MS, (_source, rest) => {
+    readProxyHeader(client, PROXY_HEADER_WAIT_MS, (source, rest) => {
       client.off('error', onEarlyError)
-      if (!client.destroyed) this.#route(client, rest)
+      if (!client.destroyed) this.#route(client, rest, source ?? null)
     })
   }
 
   /** The session's route: the port's only one, or (passthrough) the one its ClientHello names. */
-  #route (client: Socket, head: Buffer): void {
+  #route (client: Socket, head: Buffer, origin: Peer | null): void {
     if (!this.#bySni) {
-      this.#bridge(client, head, this.entry.single ?? this.entry.routes[0] ?? null)
+      this.#bridge(client, head, this.entry.single ?? this.entry.routes[0] ?? null, origin)
       return
     }
     let buf = head
@@ -219,7 +228,7 @@ export class L4Listener {
       if (route === null) { refuse(); return }
       done()
       client.pause()
-      this.#bridge(client, buf, route)
+      this.#bridge(client, buf, route, origin)
     }
     client.on('error', onEarlyError)
     client.on('data', onData)
@@ -227,14 +236,14 @@ export class L4Listener {
     if (!settled) client.resume()
   }
 
-  #bridge (client: Socket, head: Buffer, route: Route | null): void {
+  #bridge (client: Socket, head: Buffer, route: Route | null, origin: Peer | null): void {
     if (route === null) {
       client.destroy()
       return
     }
     route.stats.tcpConnections++
     route.stats.tcpActive++
-    const bridge = new Bridge(client, route, this, head)
+    const bridge = new Bridge(client, route, this, head, origin)
     this.#bridges.add(bridge)
     const ep = route.balancer.pick()
     if (ep === null) {

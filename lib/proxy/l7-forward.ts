@@ -42,6 +42,8 @@ export interface ForwardContext {
 /** Where a request finds its route when its turn comes (the listener of its port). */
 export interface RouteSource {
   readonly port: number
+  /** The port speaks plain HTTP (a route with redirectHttps sends such requests to HTTPS). */
+  readonly plain: boolean
   /** The route for a Host value; null when none matches (or the port left the table). */
   route: (host: string | null) => Route | null
   /** The answer when no route matches. */
@@ -95,6 +97,12 @@ export class Forward implements Runner, Waiter {
       return
     }
     this.route = route
+    if (route.options.redirectHttps && this.source.plain) {
+      this.done = true
+      this.ex.sendRedirect(`https://${hostname(this.host ?? '')}${this.path}`) // to the standard HTTPS port
+      if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.ex, 308, route.service, '-', (performance.now() - this.ex.start) / 1000)
+      return
+    }
     const ep = route.balancer.pick()
     if (ep === null) {
       this.fail(503, route.unavailableBody, 'MESH_ERR_NO_HEALTHY_ENDPOINT')
@@ -265,4 +273,10 @@ export class Forward implements Runner, Waiter {
     if (forwarded) { route.stats.duration.observe(seconds); this.ep?.duration.observe(seconds) }
     if (this.ctx.accessLog !== null) this.ctx.accessLog.request(this.ex, status, route.service, this.ep?.address ?? '-', seconds)
   }
+}
+
+/** A Host value without its port (`a.local:8080` -> `a.local`, `[::1]:80` -> `[::1]`). */
+function hostname (host: string): string {
+  const colon = host.lastIndexOf(':')
+  return colon !== -1 && host.indexOf(']') < colon ? host.slice(0, colon) : host
 }

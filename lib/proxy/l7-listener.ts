@@ -51,6 +51,7 @@ export class L7Listener implements RequestHandler, RouteSource {
   readonly #forwarding: ForwardingOptions
   /** TLS termination (an HTTPS port), or null. */
   readonly #tls: TlsFront | null
+  readonly plain: boolean
   readonly #ctx: TunnelContext
   readonly #info = newRequestInfo()
   readonly #target: Target = { path: '', authority: null }
@@ -62,6 +63,7 @@ export class L7Listener implements RequestHandler, RouteSource {
     this.port = entry.port
     this.#options = options
     this.#forwarding = { ...options, proto: tls === null ? 'http' : 'https' }
+    this.plain = tls === null
     this.#ctx = ctx
     this.#tls = tls === null ? null : new TlsFront(tls, options.clientHeadersTimeout, (socket) => { this.#secure(socket) })
     this.#http = new Http1Server({

@@ -148,12 +148,14 @@ export function readProxyHeader (socket: Socket, timeoutMs: number, done: (sourc
   socket.resume()
 }
 
-/** The PROXY header a node sends an endpoint for `client` (this node's own side as the destination). */
-export function encodeProxyHeader (version: 1 | 2, client: Socket, upstream: Socket): Buffer {
-  const src = client.remoteAddress ?? ''
-  const dst = upstream.remoteAddress ?? ''
-  const sport = client.remotePort ?? 0
-  const dport = upstream.remotePort ?? 0
+export interface Peer { address: string, port: number }
+
+/** The PROXY header a node sends an endpoint: `source` the client, `destination` the address it reached. */
+export function encodeProxyHeader (version: 1 | 2, source: Peer, destination: Peer): Buffer {
+  const src = source.address
+  const dst = destination.address
+  const sport = source.port
+  const dport = destination.port
   const v6 = isIPv6(src) || isIPv6(dst)
   if (version === 1) {
     if (src === '' || dst === '') return Buffer.from('PROXY UNKNOWN\r\n', 'latin1')

@@ -183,6 +183,14 @@ export class Exchange implements ClientSide {
     this.end()
   }
 
+  sendRedirect (location: string): void {
+    if (this.finished || this.responseStarted) return
+    const body = `308 Permanent Redirect: ${location}\n`
+    this.respond(308, 'Permanent Redirect', `location: ${location}\r\ncontent-type: text/plain; charset=utf-8\r\n`, Buffer.byteLength(body))
+    this.write(Buffer.from(body))
+    this.end()
+  }
+
   /**
    * The upstream switched protocols: writes its 101 head (`headers`: ready
    * lines, Connection and Upgrade included) and hands the socket over.

@@ -108,6 +108,13 @@ export class H2Exchange implements ClientSide {
     this.stream.end(this.method === 'HEAD' ? undefined : body)
   }
 
+  sendRedirect (location: string): void {
+    if (this.finished || this.responseStarted || this.stream.destroyed) return
+    this.finished = true
+    this.status = 308
+    this.stream.respond({ ':status': 308, location }, { endStream: true })
+  }
+
   /** A response that cannot complete: the stream is reset, never ended short. */
   abort (): void {
     this.finished = true
