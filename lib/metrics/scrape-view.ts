@@ -25,7 +25,8 @@ export interface RouteView {
   readonly retiredEndpoints: readonly Endpoint[]
 }
 
-interface Seen { route: Route, endpoints: Set<Endpoint> }
+/** A route as a scrape saw it; `endpoints` is the balancer's array then (replaced whole when its endpoints change). */
+interface Seen { route: Route, endpoints: readonly Endpoint[] }
 
 export class ScrapeViews {
   readonly #tables: TableSource
@@ -44,7 +45,7 @@ export class ScrapeViews {
       for (const route of entry.routes) {
         if (seen.has(route.stats)) continue
         const endpoints = route.balancer.endpoints
-        seen.set(route.stats, { route, endpoints: new Set(endpoints) })
+        seen.set(route.stats, { route, endpoints })
         const before = this.#previous.get(route.stats)
         views.push({ route, retired: false, endpoints, retiredEndpoints: before === undefined ? [] : departed(before.endpoints, endpoints) })
       }
@@ -69,8 +70,8 @@ export class ScrapeViews {
 }
 
 /** Endpoints seen before and gone now; one whose address is served again by a new endpoint is left out (one series per label set). */
-function departed (before: Set<Endpoint>, now: readonly Endpoint[]): Endpoint[] {
-  if (before.size === 0) return []
+function departed (before: readonly Endpoint[], now: readonly Endpoint[]): Endpoint[] {
+  if (before === now || before.length === 0) return []
   const present = new Set<Endpoint>(now)
   let out: Endpoint[] | null = null
   for (const ep of before) {
