@@ -10,10 +10,15 @@ const ZERO = 0x30
 
 export class ByteWriter {
   readonly chunks: Buffer[] = []
-  #buf = Buffer.allocUnsafe(CHUNK)
+  #buf: Buffer
   #len = 0
   /** Bytes written so far. */
   total = 0
+
+  /** `sizeHint`: the bytes expected (a page's size last time), so one buffer usually holds it all. */
+  constructor (sizeHint = CHUNK) {
+    this.#buf = Buffer.allocUnsafe(Math.max(CHUNK, Math.ceil(sizeHint)))
+  }
 
   bytes (b: Uint8Array): void {
     if (this.#len + b.length > this.#buf.length) this.#next(b.length)

@@ -41,6 +41,8 @@ export class MetricsPage {
   readonly #registry: Registry
   readonly #sliceMs: number
   readonly #routesPerSlice: number
+  /** Bytes of the last page: the next one is written into one buffer of about that size. */
+  #lastSize = 0
 
   /** `registry`: prom-client's (process and control metrics), rendered after the node's own. */
   constructor (node: string, defs: readonly MetricDef[], views: ScrapeViews | null, registry: Registry, options: MetricsPageOptions = {}) {
@@ -64,7 +66,7 @@ export class MetricsPage {
   async renderChunks (): Promise<Buffer[]> {
     const views = this.#views?.take() ?? []
     const node = this.#nodeLabel
-    const w = new ByteWriter()
+    const w = new ByteWriter(this.#lastSize * 1.1)
     let name = ''
     let key = ''
     const emit = (labels: LabelSet, value: number, suffix?: string): void => {
@@ -98,7 +100,9 @@ export class MetricsPage {
       await maybeYield()
     }
     w.text(await this.#registry.metrics())
-    return w.finish()
+    const chunks = w.finish()
+    this.#lastSize = w.total
+    return chunks
   }
 }
 
