@@ -221,16 +221,7 @@ export class Http1Connection implements ExchangeOwner, BodySource {
   /** After the parser consumed a read (consume mode): `ret` is bytes parsed or an error. */
   executed (ret: number | ParserError): void {
     if (typeof ret !== 'number') {
-      if (ret.code === 'HPE_PAUSED') {
-        this.#parserPaused = true
-        this.#keep((this.#parser as ConnParser).getCurrentBuffer(), ret.bytesParsed ?? 0)
-        return
-      }
-      if (ret.code === 'HPE_PAUSED_H2_UPGRADE') {
-        this.#preface((this.#parser as ConnParser).getCurrentBuffer().subarray(ret.bytesParsed ?? 0))
-        return
-      }
-      this.#parseError(ret)
+      this.#parserStopped(ret, (this.#parser as ConnParser).getCurrentBuffer())
       return
     }
     const upgraded = this.#upgradeStop
@@ -238,6 +229,19 @@ export class Http1Connection implements ExchangeOwner, BodySource {
     this.#upgradeStop = null
     this.#keep((this.#parser as ConnParser).getCurrentBuffer(), ret)
     if (!this.#afterUpgrade(upgraded) && this.#pending !== null) this.#scheduleParse()
+  }
+
+  /** The parser stopped short of `data`'s end: paused on purpose, at an HTTP/2 preface, or at bad input. */
+  #parserStopped (err: ParserError, data: Buffer): void {
+    const at = err.bytesParsed ?? 0
+    if (err.code === 'HPE_PAUSED') {
+      this.#parserPaused = true
+      this.#keep(data, at)
+    } else if (err.code === 'HPE_PAUSED_H2_UPGRADE') {
+      this.#preface(data.subarray(at))
+    } else {
+      this.#parseError(err)
+    }
   }
 
   /** Keeps what the parser has not parsed of `buf` (from `offset`) for later. */
@@ -285,23 +289,13 @@ export class Http1Connection implements ExchangeOwner, BodySource {
       this.#pending = null
       const ret = parser.execute(buf)
       if (typeof ret !== 'number') {
-        if (ret.code === 'HPE_PAUSED') {
-          this.#parserPaused = true
-          const at = ret.bytesParsed ?? 0
-          if (at < buf.length) this.#pending = buf.subarray(at)
-          return
-        }
-        if (ret.code === 'HPE_PAUSED_H2_UPGRADE') {
-          this.#preface(buf.subarray(ret.bytesParsed ?? 0))
-          return
-        }
-        this.#parseError(ret)
+        this.#parserStopped(ret, buf)
         return
       }
       const upgraded = this.#upgradeStop
       if (upgraded !== null) {
         this.#upgradeStop = null
-        if (ret < buf.length) this.#pending = buf.subarray(ret)
+        this.#keep(buf, ret)
         if (this.#afterUpgrade(upgraded)) return
       }
     }
