@@ -95,6 +95,7 @@ function route (req: IncomingMessage, res: ServerResponse, path: string, dashboa
     return
   }
   if (path === '/events' && events !== null) {
+    if (req.method !== 'GET') { notAllowed(res, 'GET'); return }
     events.attach(req, res)
     return
   }
