@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { request } from 'node:http'
 import t from 'tap'
-import { CLI, FAST, httpGet, MeshNode, mesh, meshOk } from '../helpers/mesh'
+import { CLI, FAST, httpGet, MeshNode, meshOk } from '../helpers/mesh'
 import { freePort, loopback } from '../helpers/ports'
 import { TestRedis } from '../helpers/redis'
 import { waitFor } from '../helpers/wait'
@@ -64,11 +64,12 @@ t.test('with node.adminToken: the dashboard and its events need it, by header or
   const password = `pw-${Math.random().toString(36).slice(2)}`
   const token = `tok-${Math.random().toString(36).slice(2)}`
   const secret = `env-secret-${Math.random().toString(36).slice(2)}`
-  const redisPort = await freePort('127.0.0.1')
-  const redisProc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password], { stdio: 'ignore' })
-  t.teardown(() => { redisProc.kill('SIGKILL') })
-  const url = `redis://:${password}@127.0.0.1:${redisPort}`
-  await waitFor(async () => (await mesh(['init'], url)).code === 0, { what: 'mesh init in the password-protected Redis' })
+  const redis = await TestRedis.start()
+  t.teardown(async () => { await redis.close() })
+  const admin = redis.client()
+  await admin.config('SET', 'requirepass', password)
+  admin.disconnect()
+  const url = `redis://:${password}@127.0.0.1:${redis.port}`
   const addr = loopback()
   const port = await freePort(addr)
   const set = FAST.flatMap((kv) => ['--set', kv])
