@@ -75,10 +75,9 @@
 
   function cell (row, i, text, cls) {
     var span = row.children[i]
-    if (span.textContent !== text) span.textContent = text
+    if (span.textContent !== text) { span.textContent = text; span.title = text }
     var want = cls || ''
     if (span.className !== want) span.className = want
-    span.title = text
   }
 
   // ---- nodes ------------------------------------------------------------------------------------
