@@ -53,7 +53,7 @@ export class MetricsPage {
     this.#registry = registry
     this.contentType = registry.contentType
     this.#sliceMs = options.sliceMs ?? 4
-    this.#routesPerSlice = options.routesPerSlice ?? 50
+    this.#routesPerSlice = options.routesPerSlice ?? 10
   }
 
   /** The page as bytes. */
