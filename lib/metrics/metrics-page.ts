@@ -23,7 +23,12 @@ export interface MetricsPageOptions {
   sliceMs?: number
   /** Routes rendered between two looks at the clock. */
   routesPerSlice?: number
+  /** Record each stretch's CPU time in `lastRender` (bench/metrics.ts); off on a node. */
+  measure?: boolean
 }
+
+/** What the last render cost, when MetricsPageOptions.measure is set. */
+export interface RenderCost { stretches: number, longestCpuMs: number }
 
 const NO_PREFIX = Buffer.alloc(0)
 /** Index of a sample name suffix in LabelSet.prefixes' arrays. */
@@ -43,6 +48,8 @@ export class MetricsPage {
   readonly #routesPerSlice: number
   /** Bytes of the last page: the next one is written into one buffer of about that size. */
   #lastSize = 0
+  readonly #measure: boolean
+  lastRender: RenderCost = { stretches: 0, longestCpuMs: 0 }
 
   /** `registry`: prom-client's (process and control metrics), rendered after the node's own. */
   constructor (node: string, defs: readonly MetricDef[], views: ScrapeViews | null, registry: Registry, options: MetricsPageOptions = {}) {
@@ -54,6 +61,7 @@ export class MetricsPage {
     this.contentType = registry.contentType
     this.#sliceMs = options.sliceMs ?? 4
     this.#routesPerSlice = options.routesPerSlice ?? 10
+    this.#measure = options.measure ?? false
   }
 
   /** The page as bytes. */
@@ -79,10 +87,20 @@ export class MetricsPage {
       w.value(value)
     }
     let since = performance.now()
+    const cost: RenderCost = { stretches: 0, longestCpuMs: 0 }
+    let cpu = this.#measure ? process.cpuUsage() : null
+    const endStretch = (): void => {
+      cost.stretches++
+      if (cpu === null) return
+      const used = process.cpuUsage(cpu)
+      cost.longestCpuMs = Math.max(cost.longestCpuMs, (used.user + used.system) / 1000)
+    }
     const maybeYield = async (): Promise<void> => {
       if (performance.now() - since < this.#sliceMs) return
+      endStretch()
       await yieldToLoop()
       since = performance.now()
+      if (cpu !== null) cpu = process.cpuUsage()
     }
     for (let d = 0; d < this.#defs.length; d++) {
       const def = this.#defs[d]
@@ -101,6 +119,8 @@ export class MetricsPage {
     }
     w.text(await this.#registry.metrics())
     const chunks = w.finish()
+    endStretch()
+    this.lastRender = cost
     this.#lastSize = w.total
     return chunks
   }
