@@ -129,7 +129,7 @@ async function warmDataPlane (config: Config): Promise<void> {
 function startDataPlane (ctx: NodeContext): DataPlane {
   const { config, feed } = ctx
   const p = config.proxy
-  const tables = new TableSource(feed, new TableBuilder(poolOptions(config)))
+  const tables = new TableSource(feed, new TableBuilder(poolOptions(config), ctx.node.id))
   const passive = new PassiveHealth({ failures: config.health.passiveFailures, fiveXx: config.health.passive5xx, ejectBase: config.health.ejectBase, ejectMax: config.health.ejectMax })
   const listeners = new ListenerSet({
     bind: config.node.bind,
