@@ -31,7 +31,10 @@ import { Membership } from './node/membership'
 import { installProcessGuard } from './node/process-guard'
 import { startAgent, type Agent } from './agent/agent'
 import { startScheduler } from './scheduler/scheduler'
-import type { NodeContext, NodeIdentity, Subsystem } from './node/context'
+import { reportsOf, type NodeContext, type NodeIdentity, type Subsystem } from './node/context'
+import { RoleWatch } from './node/role-watch'
+import { canWriteRegistry } from './registry/parts'
+import { nodeSink } from './registry/report-sink'
 import { createLogger } from './util/log'
 
 const log = createLogger('node')
@@ -54,12 +57,16 @@ export interface RunningNode {
   stop: () => Promise<void>
 }
 
-function createContext (config: Config): NodeContext {
+/** A node that joined with a token: who it is, from its state directory (node/state-dir.ts). */
+export type JoinedIdentity = Required<Pick<NodeIdentity, 'id' | 'role' | 'user'>>
+
+function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
   const node: NodeIdentity = {
-    id: nodeIdFor(config.node.name),
+    id: joined?.id ?? nodeIdFor(config.node.name),
     name: config.node.name,
     addr: config.node.advertise,
-    role: config.node.manager ? 'manager' : 'worker'
+    role: joined?.role ?? (config.node.manager ? 'manager' : 'worker'),
+    ...(joined !== undefined ? { user: joined.user } : {})
   }
   const connect = (name: string): ReturnType<typeof createRedis> => {
     // The command connection never blocks: a command that gets no reply fails (see ConnectOptions.commandTimeout).
@@ -77,11 +84,13 @@ function createContext (config: Config): NodeContext {
     reconnectMaxDelay: config.redis.reconnectMaxDelay,
     url: config.redis.url,
     nodeId: node.id,
-    heartbeatTtl: config.node.heartbeatTtl
+    heartbeatTtl: config.node.heartbeatTtl,
+    canRestore: () => canWriteRegistry(node)
   })
   // Every write this node makes belongs to the epoch its feed follows (see RegistryStore.expectedEpoch).
   store.expectedEpoch = () => feed.state.epoch
-  return { config, node, store, feed, newRedis: connect }
+  // Its actual state: written directly, or through its report stream while its credential is a worker's.
+  return { config, node, store, feed, newRedis: connect, reports: nodeSink(store, () => node, feed) }
 }
 
 function poolOptions (config: Config): PoolOptions {
@@ -153,15 +162,16 @@ function startDataPlane (ctx: NodeContext): DataPlane {
 }
 
 /** Exactly one per node: membership, prober, agent, scheduler. */
-function startControl (ctx: NodeContext, servedRev: () => number): { membership: Membership, prober: Prober, scheduler: Subsystem | null, agent: Agent } {
+function startControl (ctx: NodeContext, servedRev: () => number): { membership: Membership, prober: Prober, scheduler: Subsystem, agent: Agent } {
   const { config, node, store, feed } = ctx
   const membership = new Membership(store, feed, node, {
     heartbeatInterval: config.node.heartbeatInterval,
     heartbeatTtl: config.node.heartbeatTtl,
     admin: config.node.admin
-  }, servedRev)
-  const prober = new Prober(feed, store, node.id)
-  return { membership, prober, agent: startAgent(ctx), scheduler: node.role === 'manager' ? startScheduler(ctx) : null }
+  }, servedRev, reportsOf(ctx))
+  const prober = new Prober(feed, store, node.id, reportsOf(ctx))
+  // The scheduler runs while the node is a manager (a joined node's role follows its record: promote, demote).
+  return { membership, prober, agent: startAgent(ctx), scheduler: new RoleWatch(ctx, () => startScheduler(ctx)) }
 }
 
 async function startFeed (ctx: NodeContext): Promise<void> {
@@ -169,13 +179,13 @@ async function startFeed (ctx: NodeContext): Promise<void> {
   if (!ctx.feed.up) log.warn(`registry ${redactUrl(ctx.config.redis.url)} not reachable yet; retrying, and serving what it last knew`)
 }
 
-export async function startNode (config: Config): Promise<RunningNode> {
+export async function startNode (config: Config, joined?: JoinedIdentity): Promise<RunningNode> {
   installProcessGuard(`node ${config.node.name}${cluster.isWorker ? ` worker ${process.pid}` : ''}`)
-  if (config.node.workers > 1 && cluster.isPrimary) return await startPrimary(config)
-  if (cluster.isWorker) return await startWorker(config)
+  if (config.node.workers > 1 && cluster.isPrimary) return await startPrimary(config, joined)
+  if (cluster.isWorker) return await startWorker(config, joined)
 
   await warmDataPlane(config)
-  const ctx = createContext(config)
+  const ctx = createContext(config, joined)
   const data = startDataPlane(ctx)
   await startFeed(ctx)
   const control = startControl(ctx, () => data.tables.current().rev)
@@ -220,9 +230,9 @@ function stopper (ctx: NodeContext, data: DataPlane | null, control: ReturnType<
   }
 }
 
-async function startWorker (config: Config): Promise<RunningNode> {
+async function startWorker (config: Config, joined?: JoinedIdentity): Promise<RunningNode> {
   await warmDataPlane(config)
-  const ctx = createContext(config)
+  const ctx = createContext(config, joined)
   const data = startDataPlane(ctx)
   const registry = createRegistry(ctx.node.name, true)
   addDataPlaneMetrics(registry, { feed: ctx.feed, tables: data.tables, listeners: data.listeners, passive: data.passive })
@@ -233,8 +243,8 @@ async function startWorker (config: Config): Promise<RunningNode> {
   return { ctx, data, admin: null, stop: stopper(ctx, data, null, null) }
 }
 
-async function startPrimary (config: Config): Promise<RunningNode> {
-  const ctx = createContext(config)
+async function startPrimary (config: Config, joined?: JoinedIdentity): Promise<RunningNode> {
+  const ctx = createContext(config, joined)
   await startFeed(ctx)
   const control = startControl(ctx, () => ctx.feed.state.rev)
   await control.membership.start()

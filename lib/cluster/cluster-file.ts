@@ -15,8 +15,9 @@ import { join } from 'node:path'
 import { loadConfig, type LoadOptions } from '../config/load'
 import type { Config } from '../config/schema'
 import { MeshError } from '../errors'
+import { readNodeState, stateConfig, stateFile, type NodeState } from '../node/state-dir'
 
-export interface ClusterNode { name: string, addr: string, admin: string, pid: number, log: string, manager: boolean }
+export interface ClusterNode { name: string, addr: string, admin: string, pid: number, log: string, manager: boolean, /** its node id (from when mesh up provisioned it) */ id?: string }
 
 export interface ClusterFile {
   version: 1
@@ -44,7 +45,8 @@ function decodeNode (file: string, v: unknown, i: number): ClusterNode {
   for (const k of ['name', 'addr', 'admin', 'log'] as const) if (typeof v[k] !== 'string') throw invalid(file, `nodes[${i}].${k} is not a string`)
   if (!isPid(v.pid)) throw invalid(file, `nodes[${i}].pid is not a process id`)
   if (typeof v.manager !== 'boolean') throw invalid(file, `nodes[${i}].manager is not true or false`)
-  return { name: v.name as string, addr: v.addr as string, admin: v.admin as string, pid: v.pid, log: v.log as string, manager: v.manager }
+  if (v.id !== undefined && typeof v.id !== 'string') throw invalid(file, `nodes[${i}].id is not a string`)
+  return { name: v.name as string, addr: v.addr as string, admin: v.admin as string, pid: v.pid, log: v.log as string, manager: v.manager, ...(typeof v.id === 'string' ? { id: v.id } : {}) }
 }
 
 /** Decodes and checks a cluster file's text; throws MESH_ERR_CLUSTER naming the bad field. */
@@ -82,11 +84,19 @@ export function writeClusterFile (dir: string, cluster: ClusterFile): void {
 
 /**
  * The configuration of a `mesh` command or node daemon run in `cwd`:
- * config/default.yaml < the cluster file of `mesh up` in `cwd` (if any) <
- * --config FILE < MESH_* env < flags.
+ * config/default.yaml < the cluster file of `mesh up` in `cwd` (if any), or
+ * the node that `mesh init` / `mesh join` made there (its own credential:
+ * node/state-dir.ts) < --config FILE < MESH_* env < flags.
  */
 export function localConfig (cwd: string, options: Omit<LoadOptions, 'cluster'> = {}): Config {
   const dir = stateDir(cwd)
+  const node = readNodeState(dir)
+  if (node !== null) return loadConfig({ ...options, cluster: { file: stateFile(dir), values: stateConfig(node) } })
   const cluster = readClusterFile(dir)
   return loadConfig({ ...options, cluster: cluster === null ? undefined : { file: clusterFilePath(dir), values: cluster.config } })
+}
+
+/** The node `mesh init` or `mesh join` made in `cwd` (what `mesh node ls` marks with *), or null. */
+export function localNode (cwd: string): NodeState | null {
+  return readNodeState(stateDir(cwd))
 }

@@ -63,6 +63,8 @@ export class Membership {
   /** Registers (throws MESH_ERR_NODE_CLAIMED when the name belongs to a joined node) and starts beating. */
   async start (): Promise<void> {
     this.#claimCheck(this.#feed.state.nodes.get(this.#node.id))
+    // A daemon on the admin credential is identified by its name: one that joined with its own credential owns that name.
+    if (this.#node.user === undefined) for (const n of this.#feed.state.nodes.values()) if (n.name === this.#node.name) this.#claimCheck(n)
     await this.#tick()
     this.#timer = setInterval(() => { void this.#tick() }, this.#options.heartbeatInterval)
     this.#timer.unref()
@@ -71,8 +73,8 @@ export class Membership {
   /** A joined node's record belongs to its own credential: a daemon on the admin credential may not take it over. */
   #claimCheck (current: NodeRecord | null | undefined): void {
     const joined = current?.user ?? ''
-    if (joined === '' || joined === (this.#node.user ?? '')) return
-    throw new MeshError('MESH_ERR_NODE_CLAIMED', `node ${this.#node.name} (${this.#node.id.slice(0, 12)}) joined the cluster with its own credential: ` +
+    if (current == null || joined === '' || joined === (this.#node.user ?? '')) return
+    throw new MeshError('MESH_ERR_NODE_CLAIMED', `node ${this.#node.name} (${current.id.slice(0, 12)}) joined the cluster with its own credential: ` +
       'a second daemon cannot claim it; give this one another --name, or remove that node first (mesh node rm)')
   }
 
@@ -96,12 +98,17 @@ export class Membership {
     }
   }
 
-  /** Not registered in this life, or the view lacks this node as it should be (at most once a TTL: a report may be on its way). */
+  /**
+   * Not registered in this life, or the view lacks this node (a registry
+   * restored without it) or shows a stale admin address: at most once a
+   * TTL, a report may be on its way. A status down is this node's own
+   * leave, never undone here.
+   */
   #due (): boolean {
     if (!this.#registered) return true
     const seen = this.#feed.state.nodes.get(this.#node.id)
-    const right = seen !== undefined && seen.status === 'ready' && seen.admin === this.#options.admin && seen.addr === this.#node.addr
-    return !right && Date.now() - this.#reportedAt >= this.#options.heartbeatTtl
+    const stale = seen === undefined || (seen.status === 'ready' && seen.admin !== this.#options.admin)
+    return stale && Date.now() - this.#reportedAt >= this.#options.heartbeatTtl
   }
 
   async #register (): Promise<void> {

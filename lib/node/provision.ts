@@ -93,11 +93,19 @@ export async function rotateJoinSecret (store: RegistryStore, role: Role): Promi
   return secret
 }
 
-/** A node's user gets the rules of `role` (promote, demote): its connections follow at once. */
+/**
+ * A node's user gets the rules of `role` (promote, demote): its connections
+ * follow at once. A manager demoting itself can no longer save the ACL file
+ * afterwards: the next membership change by a manager saves it.
+ */
 export async function setNodeRole (store: RegistryStore, node: Pick<NodeRecord, 'id' | 'user'>, role: Role): Promise<void> {
   if (node.user === undefined || node.user === '') return
   await setRules(store.redis, node.user, rulesFor(store.keys, role, node.id))
-  await persistUsers(store)
+  try {
+    await persistUsers(store)
+  } catch (err) {
+    if (!(role === 'worker' && /NOPERM/.test((err as Error).message))) throw err
+  }
 }
 
 /** Revokes a node's credential: its user is deleted (Redis closes its connections) and its report stream goes. */

@@ -37,7 +37,13 @@ t.test('mesh up --set redis.prefix: the cluster file carries it to every command
   file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile
   t.equal(statSync(path).mode & 0o777, 0o600, 'cluster.json is mode 0600')
   t.equal(file.config['redis.prefix'], 'lab7:', 'the --set values are in the cluster file')
-  t.match(file.config['redis.url'], /^redis:\/\/127\.0\.0\.1:\d+$/, 'and the registry URL')
+  t.match(file.config['redis.url'], /^redis:\/\/lab7-admin:[0-9a-f]{48}@127\.0\.0\.1:\d+$/, 'and the registry URL, with the admin credential of its private redis-server (default user off)')
+  t.match(up.stdout, /export MESH_REDIS_URL=redis:\/\/lab7-admin:\*\*\*@127\.0\.0\.1:\d+ +# the password is in \.mesh\/cluster\.json/, 'printed without its password')
+  for (const n of file.nodes) {
+    const state = JSON.parse(readFileSync(join(cwd, '.mesh', 'nodes', n.name, 'node.json'), 'utf8')) as { user: string, id: string }
+    t.equal(state.user, `lab7-node-${state.id}`, `${n.name} runs on a Redis user of its own`)
+    t.equal(statSync(join(cwd, '.mesh', 'nodes', n.name, 'node.json')).mode & 0o777, 0o600, `${n.name}'s credential is mode 0600`)
+  }
   t.match(up.stdout, 'export MESH_REDIS_PREFIX=lab7:', 'mesh up says what a shell elsewhere needs')
   t.notMatch(file.nodes.map((n) => readFileSync(`/proc/${n.pid}/cmdline`, 'utf8')).join('\n'), /redis|--set/, 'no registry URL or --set on the daemons\' command lines')
 

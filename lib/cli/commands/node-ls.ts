@@ -1,4 +1,11 @@
-/** `mesh node ls`: ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS */
+/**
+ * `mesh node ls`: ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS. The node
+ * the command runs on (the one `mesh init` or `mesh join` made in this
+ * directory) is marked `*` after its id, as docker does; on a worker, as in
+ * docker, the command is refused (workers do not manage the cluster).
+ */
+import { localNode } from '../../cluster/cluster-file'
+import { notManager } from '../../node/provision'
 import type { Snapshot } from '../../registry/store'
 import type { NodeRecord } from '../../registry/types'
 import { parseLease } from '../../scheduler/lease'
@@ -22,10 +29,10 @@ export function managerStatus (node: NodeRecord, alive: boolean, leaderId: strin
 }
 
 /** Ready: registered and beating now (its heartbeat key, read by the command itself); Down otherwise. */
-export function nodeRows (snap: Snapshot, beating: ReadonlySet<string>, leaderId: string | null): string[][] {
+export function nodeRows (snap: Snapshot, beating: ReadonlySet<string>, leaderId: string | null, self: string | null = null): string[][] {
   return [...snap.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((n) => {
     const alive = n.status === 'ready' && beating.has(n.id)
-    return [n.id, n.name, alive ? 'Ready' : 'Down', capitalise(n.availability), managerStatus(n, alive, leaderId)]
+    return [n.id === self ? `${n.id} *` : n.id, n.name, alive ? 'Ready' : 'Down', capitalise(n.availability), managerStatus(n, alive, leaderId)]
   })
 }
 
@@ -38,10 +45,12 @@ export async function run (argv: string[]): Promise<number> {
     return [snap, lease, await s.store.beating([...snap.nodes.keys()])] as const
   })
   const leaderId = parseLease(lease)?.nodeId ?? null
+  const self = localNode(process.cwd())?.id ?? null
+  if (self !== null && snap.nodes.get(self)?.role === 'worker') throw notManager()
   if (bool(parsed.values, 'quiet')) {
     process.stdout.write([...snap.nodes.values()].map((n) => `${n.id}\n`).join(''))
     return 0
   }
-  printTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS'], nodeRows(snap, beating, leaderId))
+  printTable(['ID', 'HOSTNAME', 'STATUS', 'AVAILABILITY', 'MANAGER STATUS'], nodeRows(snap, beating, leaderId, self))
   return 0
 }

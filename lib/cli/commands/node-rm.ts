@@ -1,9 +1,14 @@
 /**
- * `mesh node rm [--force] NODE...`: removes node records. A node whose
- * heartbeat is alive is refused unless --force (then its heartbeat goes too;
- * a daemon still running registers again on its next heartbeat).
+ * `mesh node rm [--force] NODE...`: removes nodes. A node whose heartbeat is
+ * alive is refused unless --force (then its heartbeat goes too). A node that
+ * joined with a token loses its credential: its Redis user is deleted
+ * (Redis closes its connections and refuses it from then on: its daemon
+ * says so and keeps serving what it knows), so it cannot come back without
+ * a new token. A daemon on the cluster's admin credential registers again
+ * on its next heartbeat.
  */
-import { MeshError } from '../../errors'
+import { isMeshError, MeshError } from '../../errors'
+import { notManager, revokeNode } from '../../node/provision'
 import type { NodeRecord } from '../../registry/types'
 import { findNode } from '../../service/lookup'
 import { writeChecked } from '../../service/write'
@@ -34,8 +39,9 @@ export async function run (argv: string[]): Promise<number> {
         nodes.set(n.id, n)
       }
       return { ops: [...nodes.keys()].map((id) => ({ type: 'node' as const, id, value: null })), result: [...nodes.values()] }
-    })
+    }).catch((err: unknown) => { throw isMeshError(err, 'MESH_ERR_REGISTRY_DENIED') ? notManager() : err })
     for (const n of result) {
+      await revokeNode(session.store, n).catch((err: Error) => { throw /NOPERM/.test(err.message) ? notManager() : err })
       if (force) await session.store.clearHeartbeat(n.id)
       process.stdout.write(`${n.name}\n`)
     }
