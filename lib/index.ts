@@ -35,6 +35,7 @@ import { reportsOf, type NodeContext, type NodeIdentity, type Subsystem } from '
 import { RoleWatch } from './node/role-watch'
 import { canWriteRegistry } from './registry/parts'
 import { nodeSink } from './registry/report-sink'
+import { describeRegistryError, isCredentialRefused } from './registry/errors'
 import { createLogger } from './util/log'
 
 const log = createLogger('node')
@@ -72,7 +73,12 @@ function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
     // The command connection never blocks: a command that gets no reply fails (see ConnectOptions.commandTimeout).
     const commandTimeout = name === 'cmd' ? Math.max(10_000, config.redis.connectTimeout * 2) : undefined
     const r = createRedis({ ...config.redis, name: `mesh:${node.name}:${name}`, commandTimeout })
-    r.on('error', (err: Error) => { log.debug('redis %s: %s', name, err.message) })
+    r.on('error', (err: Error) => {
+      // A refused credential (the node was removed) is said once, clearly; the node keeps serving what it knows.
+      if (isCredentialRefused(err)) log.once('credential', 'error', describeRegistryError(err))
+      log.debug('redis %s: %s', name, err.message)
+    })
+    r.on('ready', () => { if (log.reset('credential')) log.info('the registry accepts this node\'s credential again') })
     r.connect().catch(() => {})
     return r
   }

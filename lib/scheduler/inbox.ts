@@ -31,8 +31,8 @@ type XReadReply = Array<[string, Array<[string, string[]]>]> | null
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Join requests older than this when a leader starts are left unanswered (their joiner gave up). */
-const JOIN_BACKLOG_MS = 30_000
+/** Join requests older than this when a leader starts are left unanswered (a joiner waits 20 s: it gave up, or is about to). */
+const JOIN_BACKLOG_MS = 10_000
 
 export class Inbox {
   readonly #ctx: NodeContext

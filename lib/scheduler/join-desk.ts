@@ -71,7 +71,10 @@ export class JoinDesk implements JoinHandler {
     }
     this.#recent.set(name, now)
     if (!this.#lease.leader) return { ok: false, error: 'the manager that read the request stopped leading; try again' }
-    const p = await provisionNode(this.#ctx.store, { name, addr, role, fence: this.#lease.token })
+    const p = await provisionNode(this.#ctx.store, { name, addr, role, fence: this.#lease.token }).catch((err: unknown) => {
+      this.#recent.delete(name)
+      throw err
+    })
     this.#log.info(`node ${name} (${p.nodeId.slice(0, 12)}) joined as ${role} at ${addr}; its credential is Redis user ${p.user}`)
     return { ok: true, sealed: seal(key, { nodeId: p.nodeId, user: p.user, password: p.password, role, cluster: this.#ctx.feed.state.epoch }) }
   }
