@@ -153,7 +153,8 @@ t.test('the registry away during a watch: one sentence, retried every 2 s, then 
   await store.write([1, 2].map((slot) => ({ type: 'task' as const, id: `t${slot}v1`, value: running(spec, slot) })))
   const res = await cli.done
   t.equal(res.code, 0, res.stderr)
-  t.equal(res.stderr, `mesh: registry unreachable at ${r.url}: ECONNREFUSED; retrying every 2 s\nmesh: registry reachable again at ${r.url}\n`)
+  // ECONNRESET when the reconnect raced the dying server's listen queue.
+  t.match(res.stderr, new RegExp(`^mesh: registry unreachable at ${r.url}: (ECONNREFUSED|ECONNRESET); retrying every 2 s\nmesh: registry reachable again at ${r.url}\n$`))
   t.notMatch(res.stderr, /Connection is closed|max retries|ioredis/i, 'none of the client library\'s wording')
   t.equal(res.stdout.trimEnd().split('\n').at(-1), 'verify: Service converged')
 

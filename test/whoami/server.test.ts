@@ -65,7 +65,7 @@ t.test('default name is host:port; bad input is one error line', async (t) => {
   t.equal(await none.exited, 2)
   t.match(none.err(), /^mesh: error: whoami needs --listen HOST:PORT/)
   const bad = run(['--listen', 'nowhere'])
-  t.equal(await bad.exited, 1)
+  t.equal(await bad.exited, 2, 'a malformed value is a usage error (exit 2)')
   t.match(bad.err(), /^mesh: error: --listen: "nowhere" is not HOST:PORT/)
   const busy = run(['--listen', `${host}:${port}`])
   t.equal(await busy.exited, 1)
