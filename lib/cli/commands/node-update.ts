@@ -1,6 +1,7 @@
 /** `mesh node update --availability active|pause|drain NODE` (NODE: name, id or unique id prefix). */
 import { MeshError } from '../../errors'
 import type { Availability } from '../../registry/types'
+import { nodeSpecOf } from '../../registry/parts'
 import { findNode } from '../../service/lookup'
 import { enumValue } from '../../service/values'
 import { writeChecked } from '../../service/write'
@@ -28,7 +29,8 @@ export async function run (argv: string[]): Promise<number> {
     await writeChecked(session.store, (snap) => {
       const node = findNode(snap, ref)
       if (node.availability === availability) return { ops: [], result: undefined }
-      return { ops: [{ type: 'node', id: node.id, value: { ...node, availability } }], result: undefined }
+      // The node's spec only: its own status (ready, admin address) is the node's to report.
+      return { ops: [{ type: 'nodeSpec', id: node.id, value: nodeSpecOf({ ...node, availability }) }], result: undefined }
     })
   })
   process.stdout.write(`${ref}\n`)
