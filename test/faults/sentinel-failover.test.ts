@@ -23,7 +23,7 @@ t.test('kill -9 of the Redis master under load through 3 nodes: 0 failed request
   const set = await SentinelSet.start({ replicas: 2, sentinels: 3, password: 'failover-pw' })
   t.teardown(async () => { await set.close() })
   const url = set.url
-  t.equal((await mesh(['init'], url)).code, 0, 'mesh init through the sentinels')
+  t.equal((await mesh(['init', '--registry-only'], url)).code, 0, 'mesh init through the sentinels')
 
   const conn = createRedis({ url, connectTimeout: 1000, reconnectMaxDelay: 200, name: 'test-reader' })
   conn.on('error', () => {})

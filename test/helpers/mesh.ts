@@ -3,7 +3,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { request, type Agent } from 'node:http'
 import { waitFor } from './wait'
 
@@ -19,11 +20,22 @@ export async function mesh (args: string[], redisUrl: string, env: NodeJS.Proces
   return await runMesh(argv, { env })
 }
 
-/** Runs `mesh ARGS` to completion, as typed (no --redis added), in `cwd`. */
+let scratch: string | null = null
+/**
+ * The directory a CLI runs in when the test names none: an empty one of this
+ * test process's, never the checkout (a `mesh init` there would leave its
+ * .mesh state and daemon for every later test run in the checkout).
+ */
+function scratchCwd (): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'mesh-cli-cwd-'))
+  return scratch
+}
+
+/** Runs `mesh ARGS` to completion, as typed (no --redis added), in `cwd` (default: an empty scratch directory). */
 export async function runMesh (args: string[], o: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
     // NODE_OPTIONS: tap's own loaders are not for the CLI under test.
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { ...process.env, NODE_OPTIONS: '', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? scratchCwd(), env: { ...process.env, NODE_OPTIONS: '', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })

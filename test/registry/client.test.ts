@@ -30,7 +30,7 @@ t.test('rediss:// with redis.tlsCa, tlsCert and tlsKey: the CLI and a node use t
   })
   const url = `rediss://127.0.0.1:${port}`
   const tls = { MESH_REDIS_TLS_CA: certs.ca, MESH_REDIS_TLS_CERT: certs.clientCert, MESH_REDIS_TLS_KEY: certs.clientKey }
-  await waitFor(async () => (await mesh(['init'], url, tls)).code === 0, { what: 'mesh init over TLS' })
+  await waitFor(async () => (await mesh(['init', '--registry-only'], url, tls)).code === 0, { what: 'mesh init over TLS' })
 
   const backend = await Backend.start('tls-backend')
   t.teardown(async () => { await backend.close() })
@@ -63,7 +63,7 @@ t.test('redis+sentinel://: the master the sentinels name; a write waits for its 
   t.teardown(async () => { await set.close() })
   const masterPort = await set.masterPort()
   const replicaPort = set.servers.find((s) => s.port !== masterPort)?.port ?? 0
-  const init = await mesh(['init'], set.url)
+  const init = await mesh(['init', '--registry-only'], set.url)
   t.equal(init.code, 0, `mesh init through the sentinel ${init.stderr}`)
   t.notMatch(init.stdout + init.stderr, password, 'the password is in none of its output')
   t.match(init.stdout, /redis\+sentinel:\/\/:\*\*\*@127\.0\.0\.1:\d+\/mesh/, 'the URL it prints is redacted')
@@ -120,7 +120,7 @@ t.test('rediss+sentinel://: TLS to the sentinels and to the master they name, wi
   t.teardown(async () => { await set.close() })
   t.match(set.url, /^rediss\+sentinel:\/\//)
   const tls = { MESH_REDIS_TLS_CA: certs.ca, MESH_REDIS_TLS_CERT: certs.clientCert, MESH_REDIS_TLS_KEY: certs.clientKey }
-  const init = await mesh(['init'], set.url, tls)
+  const init = await mesh(['init', '--registry-only'], set.url, tls)
   t.equal(init.code, 0, `mesh init over TLS through the sentinel ${init.stderr}`)
   const created = await mesh(['service', 'create', '--name', 'web', '--publish', `${await freePort()}:80`, '--endpoint', '127.0.0.1:9'], set.url, tls)
   t.equal(created.code, 0, created.stderr)
