@@ -11,19 +11,14 @@
  */
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
+import { redisIdentity } from '../config/redis-url'
 
 export const OWNER_VAR = 'MESH_TASK_OWNER'
 
 /** The owner tag of node `nodeId` in the cluster at `redisUrl` under `prefix`. */
 export function ownerTag (redisUrl: string, prefix: string, nodeId: string): string {
-  let where = redisUrl
-  try {
-    const u = new URL(redisUrl)
-    where = `${u.hostname}:${u.port}${u.pathname}`
-  } catch {
-    // the config loader validated it; keep the text as it is
-  }
-  return createHash('sha256').update(`${where}\n${prefix}\n${nodeId}`).digest('hex').slice(0, 24)
+  // redisIdentity: the registry's address without credentials, for every URL form (Sentinel too).
+  return createHash('sha256').update(`${redisIdentity(redisUrl)}\n${prefix}\n${nodeId}`).digest('hex').slice(0, 24)
 }
 
 function environ (pid: number): string[] | null {
