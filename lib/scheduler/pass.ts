@@ -92,18 +92,26 @@ export class Pass {
   /**
    * Spread: the eligible node with the fewest tasks of this service, then
    * the fewest tasks overall, then by name (deterministic). Null if none.
+   * `prefer` (the node the slot's previous task ran on) wins when it is
+   * eligible and holds no more of this service's tasks than the best node,
+   * not counting the task it replaces when that one still runs
+   * (`replacing`, a start-first update): a slot keeps its node across
+   * updates and restarts, as Swarm's do, without ever unbalancing the spread.
    */
-  pick (serviceId: string): string | null {
+  pick (serviceId: string, prefer: string | null = null, replacing = false): string | null {
     const per = this.#serviceLoad.get(serviceId)
     let best: NodeRecord | null = null
     let bestKey = [Infinity, Infinity]
+    let preferred: number | null = null
     for (const n of this.#eligible) {
       const key = [per?.get(n.id) ?? 0, this.#load.get(n.id) ?? 0]
+      if (n.id === prefer) preferred = key[0] - (replacing ? 1 : 0)
       if (key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
         best = n
         bestKey = key
       }
     }
+    if (preferred !== null && preferred <= bestKey[0]) return prefer
     return best?.id ?? null
   }
 

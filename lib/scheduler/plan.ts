@@ -60,7 +60,7 @@ export function plan (state: ClusterState, now: number, options: PlanOptions, gr
         pass.wake(decision.at)
         continue
       }
-      const node = g.node ?? pass.pick(spec.id)
+      const node = g.node ?? pass.pick(spec.id, last?.node ?? null)
       if (node === null) {
         pass.notes.push(`${spec.name}.${g.slot}: no eligible node (need a live node with availability active)`)
         continue

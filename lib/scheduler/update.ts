@@ -104,7 +104,7 @@ export function rollingUpdate (pass: Pass, spec: ServiceSpec, groups: Map<string
       if (free <= 0) break
       const old = g.tasks.filter((t) => t.desired === 'running')
       if (cfg.order === 'start-first') {
-        const node = g.node ?? pass.pick(spec.id)
+        const node = g.node ?? pass.pick(spec.id, old[old.length - 1]?.node ?? null, old.length > 0)
         if (node === null) continue
         const task = newTask(next, g.slot, node, 0, pass.now)
         pass.placed(task)

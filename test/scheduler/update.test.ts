@@ -41,6 +41,7 @@ t.test('rolling update, stop-first, parallelism 1: one slot at a time, history k
   for (const slot of [1, 2, 3]) {
     const old = all.filter((x) => x.slot === slot && x.specVersion === 1)
     t.ok(old.length === 1 && old[0].desired === 'shutdown' && old[0].state === 'shutdown', `slot ${slot}: the v1 task is history (shutdown)`)
+    t.equal(all.find((x) => x.slot === slot && x.specVersion === spec.version)?.node, old[0]?.node, `slot ${slot}: the v2 task runs on the v1 task's node`)
   }
   t.equal((await cluster.service('web')).updateMessage, 'update completed')
 })
@@ -57,6 +58,7 @@ t.test('rolling update, start-first: the new task runs before the old one stops'
     const old = all.find((x) => x.slot === slot && x.specVersion === 1)
     const fresh = all.find((x) => x.slot === slot && x.specVersion === spec.version)
     t.ok(old !== undefined && fresh !== undefined && fresh.createdAt < old.stateAt, `slot ${slot}: new task created before the old one stopped`)
+    t.equal(fresh?.node, old?.node, `slot ${slot}: the new task runs on the old task's node (start-first counts the task it replaces out)`)
   }
 })
 
