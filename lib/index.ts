@@ -21,6 +21,7 @@ import { TableBuilder } from './table/table-builder'
 import { TableSource } from './table/table-source'
 import { PassiveHealth } from './balancer/passive-health'
 import { ListenerSet } from './proxy/listeners'
+import { CertStore, INTERMEDIATE, type TlsProfile } from './proxy/tls/cert-store'
 import type { L7Options } from './proxy/l7-listener'
 import { warmUp } from './proxy/warmup'
 import type { PoolOptions } from './balancer/endpoint'
@@ -141,9 +142,22 @@ async function warmDataPlane (config: Config): Promise<void> {
   }
 }
 
+/** The TLS profile HTTPS ports use (tls.minVersion, tls.ciphers; Mozilla's intermediate by default). */
+function tlsProfile (config: Config): TlsProfile {
+  return { minVersion: config.tls.minVersion, ciphers: config.tls.ciphers === '' ? INTERMEDIATE.ciphers : config.tls.ciphers }
+}
+
+/** Keeps the node's certificates and the cluster's ticket keys in line with the registry's (before each table swap). */
+function syncCertificates (certs: CertStore, feed: RegistryFeed): void {
+  const keys = feed.parts.tls.get('tickets')?.ticketKeys
+  certs.setTicketKeys(keys !== undefined && /^[0-9a-f]{96}$/.test(keys) ? Buffer.from(keys, 'hex') : null)
+  certs.update(feed.parts.certs.values())
+}
+
 function startDataPlane (ctx: NodeContext): DataPlane {
   const { config, feed } = ctx
   const p = config.proxy
+  const certs = new CertStore(tlsProfile(config))
   const tables = new TableSource(feed, new TableBuilder(poolOptions(config), ctx.node.id))
   const passive = new PassiveHealth({ failures: config.health.passiveFailures, fiveXx: config.health.passive5xx, ejectBase: config.health.ejectBase, ejectMax: config.health.ejectMax })
   const listeners = new ListenerSet({
@@ -155,9 +169,14 @@ function startDataPlane (ctx: NodeContext): DataPlane {
     maxConnections: Math.max(1, Math.ceil(p.maxConnections / config.node.workers)),
     trustedProxies: p.trustedProxies,
     l7: l7Options(config),
-    l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries }
+    l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries },
+    udp: { flowTimeout: config.udp.flowTimeout, maxFlows: config.udp.maxFlows },
+    tls: { certs, profile: tlsProfile(config), unknownName: config.tls.unknownName }
   }, passive)
-  tables.on('swap', (table) => { listeners.apply(table) })
+  tables.on('swap', (table) => {
+    syncCertificates(certs, feed)
+    listeners.apply(table) // every HTTPS port's TLS side refreshes with its entry
+  })
   return {
     tables,
     listeners,

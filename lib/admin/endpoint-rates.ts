@@ -7,6 +7,7 @@
 import type { Endpoint } from '../balancer/endpoint'
 import { quantile } from '../metrics/histogram'
 import type { TableSource } from '../table/table-source'
+import { isHttp } from '../registry/types'
 
 export interface EndpointStat {
   task: string
@@ -39,7 +40,7 @@ export class EndpointRates {
     const seen = new Set<Endpoint>()
     for (const entry of this.#tables.current().ports.values()) {
       for (const r of entry.routes) {
-        if (r.protocol !== 'http') continue
+        if (!isHttp(r.protocol)) continue
         const routeKey = `${r.service}:${r.port}`
         for (const ep of r.balancer.endpoints) {
           seen.add(ep)

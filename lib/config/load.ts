@@ -151,6 +151,9 @@ function coerce (key: string, kind: Kind, value: unknown): unknown {
       if (value === false || value === 'false' || value === '0' || value === 0) return false
       throw bad(key, value, 'true or false')
     case 'cidrs': return parseCidrList(key, value)
+    case 'enum':
+      if (typeof value === 'string' && kind.values.includes(value)) return value
+      throw bad(key, value, kind.values.join(' or '))
     case 'portrange': {
       const m = /^(\d+)-(\d+)$/.exec(String(value).trim())
       const from = m === null ? NaN : Number(m[1])

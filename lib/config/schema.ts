@@ -14,12 +14,14 @@ export type Kind =
   | { kind: 'cidrs' }
   | { kind: 'file' }
   | { kind: 'replicas' }
+  | { kind: 'enum', values: readonly string[] }
 
 const str = { kind: 'string' } as const
 const dur = { kind: 'duration' } as const
 const posDur = { kind: 'duration', min: 1 } as const
 const bool = { kind: 'bool' } as const
 const int = (min: number, max: number): { kind: 'int', min: number, max: number } => ({ kind: 'int', min, max })
+const oneOf = <const V extends readonly string[]>(...values: V): { kind: 'enum', values: V } => ({ kind: 'enum', values })
 
 export const SCHEMA = {
   redis: {
@@ -71,6 +73,13 @@ export const SCHEMA = {
     warmupRequests: int(0, 1_000_000)
   },
   tcp: { connectTimeout: posDur, idleTimeout: dur, maxTries: int(1, 16) },
+  tls: {
+    minVersion: oneOf('TLSv1.2', 'TLSv1.3'),
+    /** OpenSSL cipher list for TLS 1.2 ('' = Mozilla intermediate). */
+    ciphers: str,
+    unknownName: oneOf('default', 'refuse')
+  },
+  udp: { flowTimeout: posDur, maxFlows: int(1, 10_000_000) },
   health: {
     passiveFailures: int(1, 1000),
     passive5xx: int(0, 1000),
@@ -94,7 +103,8 @@ export const SCHEMA = {
 } as const satisfies Record<string, Record<string, Kind>>
 
 type ValueOf<K> =
-  K extends { kind: 'duration' | 'int' | 'replicas' } ? number
+  K extends { kind: 'enum', values: infer V extends readonly string[] } ? V[number]
+  : K extends { kind: 'duration' | 'int' | 'replicas' } ? number
     : K extends { kind: 'bool' } ? boolean
       : K extends { kind: 'portrange' } ? { from: number, to: number }
         : K extends { kind: 'cidrs' } ? readonly string[]

@@ -17,6 +17,7 @@ import type { Prober } from '../health/prober'
 import type { ListenerSet } from '../proxy/listeners'
 import { L7Listener } from '../proxy/l7-listener'
 import type { RegistryFeed } from '../registry/feed'
+import { isHttp, isStream } from '../registry/types'
 import type { TableSource } from '../table/table-source'
 import { CollectedMetric, bucketLabels, emitHistogram, metricDef, routeMetricDef, type Emit, type MetricDef } from './collected'
 import type { FixedHistogram } from './histogram'
@@ -55,7 +56,7 @@ function routeMetrics (): MetricDef[] {
   return [
     routeMetricDef('mesh_http_requests_total', 'HTTP responses by service, endpoint and status class (endpoint "none": answered by the proxy itself).', 'counter', (emit, views) => {
       for (const v of views) {
-        if (v.route.protocol !== 'http') continue
+        if (!isHttp(v.route.protocol)) continue
         const l = routeLabels(v.route.stats)
         for (let i = 0; i < v.endpoints.length; i++) emitResponses(emit, l, v.endpoints[i])
         for (let i = 0; i < v.retiredEndpoints.length; i++) emitResponses(emit, l, v.retiredEndpoints[i])
@@ -68,7 +69,7 @@ function routeMetrics (): MetricDef[] {
       // a node publishing thousands of idle services would otherwise render thousands of empty ones per scrape.
       for (const v of views) {
         const s = v.route.stats
-        if (s.protocol !== 'http' || s.duration.count === 0) continue
+        if (!isHttp(s.protocol) || s.duration.count === 0) continue
         const l = routeLabels(s)
         emitHistogram(emit, s.duration, l.base, l.durationBuckets)
       }
@@ -81,14 +82,14 @@ function routeMetrics (): MetricDef[] {
       }
     }),
     routeMetricDef('mesh_tcp_connections_total', 'L4 connections accepted.', 'counter', (emit, views) => {
-      for (const v of views) if (v.route.protocol === 'tcp') emit(routeLabels(v.route.stats).base, v.route.stats.tcpConnections)
+      for (const v of views) if (isStream(v.route.protocol)) emit(routeLabels(v.route.stats).base, v.route.stats.tcpConnections)
     }),
     routeMetricDef('mesh_tcp_connections_active', 'L4 connections open now.', 'gauge', (emit, views) => {
-      for (const v of views) if (v.route.protocol === 'tcp' && !v.retired) emit(routeLabels(v.route.stats).base, v.route.stats.tcpActive)
+      for (const v of views) if (isStream(v.route.protocol) && !v.retired) emit(routeLabels(v.route.stats).base, v.route.stats.tcpActive)
     }),
     routeMetricDef('mesh_tcp_bytes_total', 'L4 bytes by direction (in = from clients, out = to clients), counted when connections close.', 'counter', (emit, views) => {
       for (const v of views) {
-        if (v.route.protocol !== 'tcp') continue
+        if (!isStream(v.route.protocol)) continue
         const l = routeLabels(v.route.stats)
         emit(l.bytesIn, v.route.stats.bytesIn)
         emit(l.bytesOut, v.route.stats.bytesOut)

@@ -3,6 +3,7 @@
  * as long as the route exists. Plain numbers; exported at scrape time.
  */
 import { FixedHistogram } from './histogram'
+import type { Protocol } from '../registry/types'
 
 /**
  * connect/timeout/reset/protocol: the endpoint failed; local: this node
@@ -22,7 +23,7 @@ export const ERR_QUEUE = 5
 export class RouteStats {
   readonly service: string
   readonly port: number
-  readonly protocol: 'http' | 'tcp'
+  readonly protocol: Protocol
   /** L7 request duration, seconds (arrival to last response byte). */
   readonly duration = new FixedHistogram()
   /** Indexed by the ERR_* constants. */
@@ -34,7 +35,7 @@ export class RouteStats {
   bytesIn = 0
   bytesOut = 0
 
-  constructor (service: string, port: number, protocol: 'http' | 'tcp') {
+  constructor (service: string, port: number, protocol: Protocol) {
     this.service = service
     this.port = port
     this.protocol = protocol

@@ -1,11 +1,13 @@
 /**
- * Opens and closes one listener per published port as tables swap. A port
+ * Opens and closes one listener per published port as tables swap: http
+ * and https (L7Listener, https behind TLS termination with the node's
+ * certificates), tcp and tls (L4Listener, tls routed by SNI), udp
+ * (UdpListener; a port number may be open over TCP and UDP at once). A port
  * that cannot be bound (in use, no permission) is logged once, counted, and
  * retried every `listenRetry`; never a crash. A port that leaves the table
  * stops accepting at once, and its open connections close after the
  * exchange they have in flight (they never serve a route that left).
  */
-import type { Server } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { PassiveHealth } from '../balancer/passive-health'
 import type { PortEntry, RoutingTable } from '../table/routing-table'
@@ -18,6 +20,10 @@ import type { Tunnel } from './tunnel'
 import { TrustedProxies } from './trusted-proxies'
 import { AccessLog } from './access-log'
 import type { Http1Shared } from './http1/server'
+import { UdpListener, type UdpOptions } from './udp-listener'
+import type { CertStore, TlsProfile } from './tls/cert-store'
+import type { UnknownName } from './tls/tls-front'
+import type { Protocol } from '../registry/types'
 
 const log = createLogger('listener')
 
@@ -28,10 +34,19 @@ const TUNNEL_IDLE_MS = 200
 
 export type ListenerState = 'opening' | 'open' | 'failed' | 'closed'
 
+/** What the set drives of a listener's server: a net.Server, a tls.Server or a UDP socket's. */
+interface Bindable {
+  listen: (o: { host: string, port: number, exclusive?: boolean }) => unknown
+  close: (cb?: () => void) => unknown
+  on: (event: 'error', cb: (err: NodeJS.ErrnoException) => void) => unknown
+  once: ((event: 'error', cb: (err: NodeJS.ErrnoException) => void) => unknown) & ((event: 'listening' | 'close', cb: () => void) => unknown)
+  off: ((event: 'error', cb: (err: NodeJS.ErrnoException) => void) => unknown) & ((event: 'listening', cb: () => void) => unknown)
+}
+
 export interface Listener {
   readonly port: number
-  readonly protocol: 'http' | 'tcp'
-  readonly impl: L7Listener | L4Listener
+  readonly protocol: Protocol
+  readonly impl: L7Listener | L4Listener | UdpListener
   state: ListenerState
   error: string
   retry: NodeJS.Timeout | null
@@ -47,10 +62,16 @@ export interface ListenerOptions {
   /** Client connections this process may hold (proxy.maxConnections, this worker's share). */
   maxConnections: number
   trustedProxies: readonly string[]
+  udp: UdpOptions
+  /** HTTPS ports: the node's certificates (kept current by the node), its TLS profile and the unknown-SNI policy. */
+  tls: { certs: CertStore, profile: TlsProfile, unknownName: UnknownName }
 }
 
+/** A listener's key: its number, with `/udp` for a UDP port. */
+function keyOf (port: number, protocol: Protocol): string { return protocol === 'udp' ? `${port}/udp` : String(port) }
+
 export class ListenerSet {
-  readonly #listeners = new Map<number, Listener>()
+  readonly #listeners = new Map<string, Listener>()
   readonly #options: ListenerOptions
   readonly #passive: PassiveHealth
   readonly #ctx: TunnelContext
@@ -78,29 +99,49 @@ export class ListenerSet {
     }
   }
 
-  get listeners (): ReadonlyMap<number, Listener> { return this.#listeners }
+  /** Open (or opening, or failed) listeners by key: the port number, `N/udp` for UDP. */
+  get listeners (): ReadonlyMap<string, Listener> { return this.#listeners }
 
   /** Brings the listeners in line with a new table. */
   apply (table: RoutingTable): void {
     if (this.#closing) return
-    for (const [port, entry] of table.ports) {
-      const current = this.#listeners.get(port)
-      if (current !== undefined && current.protocol === entry.protocol) {
-        current.impl.entry = entry
-        continue
+    const wanted = new Set<string>()
+    for (const entries of [table.ports, table.udp]) {
+      for (const entry of entries.values()) {
+        const key = keyOf(entry.port, entry.protocol)
+        wanted.add(key)
+        const current = this.#listeners.get(key)
+        if (current !== undefined && current.protocol === entry.protocol) {
+          current.impl.entry = entry
+          continue
+        }
+        if (current !== undefined) this.#close(key, current)
+        this.#open(key, entry)
       }
-      if (current !== undefined) this.#close(current)
-      this.#open(entry)
     }
-    for (const [port, l] of this.#listeners) if (!table.ports.has(port)) this.#close(l)
+    for (const [key, l] of this.#listeners) if (!wanted.has(key)) this.#close(key, l)
   }
 
-  #open (entry: PortEntry): void {
-    const impl = entry.protocol === 'http'
-      ? new L7Listener(entry, this.#options.l7, this.#ctx, this.#shared)
-      : new L4Listener(entry, this.#options.l4, this.#passive, this.limit, this.#shared.trusted)
+  #make (entry: PortEntry): L7Listener | L4Listener | UdpListener {
+    switch (entry.protocol) {
+      case 'http': return new L7Listener(entry, this.#options.l7, this.#ctx, this.#shared)
+      case 'https': {
+        let listener: L7Listener | null = null
+        const t = this.#options.tls
+        listener = new L7Listener(entry, this.#options.l7, this.#ctx, this.#shared,
+          { certs: t.certs, profile: t.profile, unknownName: t.unknownName, defaultCert: () => entryCert(listener?.entry ?? entry) })
+        return listener
+      }
+      case 'tcp': return new L4Listener(entry, this.#options.l4, this.#passive, this.limit, this.#shared.trusted)
+      case 'tls': return new L4Listener(entry, this.#options.l4, this.#passive, this.limit, this.#shared.trusted, true)
+      case 'udp': return new UdpListener(entry, this.#options.udp, this.#options.bind.includes(':'))
+    }
+  }
+
+  #open (key: string, entry: PortEntry): void {
+    const impl = this.#make(entry)
     const l: Listener = { port: entry.port, protocol: entry.protocol, impl, state: 'opening', error: '', retry: null }
-    this.#listeners.set(entry.port, l)
+    this.#listeners.set(key, l)
     // After it listens, a server fails only on accept (EMFILE when the process is out of descriptors):
     // that is logged, never an uncaught 'error' that would end the node.
     impl.server.on('error', (err: NodeJS.ErrnoException) => {
@@ -110,7 +151,7 @@ export class ListenerSet {
   }
 
   #listen (l: Listener): void {
-    const server: Server = l.impl.server
+    const server: Bindable = l.impl.server
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening)
       if (l.state === 'closed') return
@@ -134,8 +175,8 @@ export class ListenerSet {
     server.listen({ host: this.#options.bind, port: l.port, exclusive: false })
   }
 
-  #close (l: Listener): void {
-    this.#listeners.delete(l.port)
+  #close (key: string, l: Listener): void {
+    this.#listeners.delete(key)
     if (l.retry !== null) clearTimeout(l.retry)
     const wasOpen = l.state === 'open'
     l.state = 'closed'
@@ -158,7 +199,7 @@ export class ListenerSet {
     this.#shared.draining = true
     const open = [...this.#listeners.values()].filter((l) => l.state === 'open')
     const closed = Promise.all(open.map(async (l) => await new Promise<void>((resolve) => { l.impl.server.once('close', () => { resolve() }) })))
-    for (const l of [...this.#listeners.values()]) this.#close(l)
+    for (const [key, l] of [...this.#listeners]) this.#close(key, l)
     const sweep = (): void => {
       const now = performance.now()
       for (const t of this.tunnels) if (!t.closed && t.idle(now, TUNNEL_IDLE_MS)) t.goAway()
@@ -177,4 +218,10 @@ export class ListenerSet {
     for (const t of this.tunnels) t.destroy()
     this.#ctx.accessLog?.close()
   }
+}
+
+/** An HTTPS port's default certificate: the first of its routes that names one (null: SNI alone decides). */
+function entryCert (entry: PortEntry): string | null {
+  for (const r of entry.routes) if (r.options.cert !== null) return r.options.cert
+  return null
 }

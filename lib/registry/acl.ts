@@ -43,7 +43,7 @@ const CONNECTION = ['+ping', '+time', '+info', '+client|setname', '+client|getna
 
 /** Rules (after `reset`) of a worker node's user. */
 export function workerRules (k: Keys, nodeId: string): string[] {
-  const readable = [k.epoch, k.rev, k.changes, k.services, k.tasks, k.taskStatus, k.health, k.nodes, k.nodeStatus, k.liveness,
+  const readable = [k.epoch, k.rev, k.changes, k.services, k.tasks, k.taskStatus, k.health, k.nodes, k.nodeStatus, k.liveness, k.certs, k.tls,
     k.lease, k.fence, k.restore, k.restorePending]
   return [
     'resetchannels', '-@all', '+@read', '-keys', ...CONNECTION,

@@ -13,12 +13,12 @@ import type { PartType, RecordType } from './types'
 
 /** One character per stored part in change-feed entries (`<char>:<id> <json>`). */
 export const PART_CHAR: Record<PartType, string> = {
-  service: 's', taskSpec: 't', taskStatus: 'a', health: 'h', nodeSpec: 'n', nodeStatus: 'm', liveness: 'l'
+  service: 's', taskSpec: 't', taskStatus: 'a', health: 'h', nodeSpec: 'n', nodeStatus: 'm', liveness: 'l', cert: 'c', tls: 'k'
 }
 export const CHAR_PART: Record<string, PartType> = Object.fromEntries(Object.entries(PART_CHAR).map(([k, v]) => [v, k as PartType]))
 /** Hash name (below the prefix) of each part; the scripts use the same table (scripts.ts PART_HASHES). */
 export const PART_HASH: Record<PartType, string> = {
-  service: 'services', taskSpec: 'tasks', taskStatus: 'taskstatus', health: 'health', nodeSpec: 'nodes', nodeStatus: 'nodestatus', liveness: 'liveness'
+  service: 'services', taskSpec: 'tasks', taskStatus: 'taskstatus', health: 'health', nodeSpec: 'nodes', nodeStatus: 'nodestatus', liveness: 'liveness', cert: 'certs', tls: 'tls'
 }
 /** The stored part a record type is keyed under (a task's and a node's desired part). */
 export const TYPE_CHAR: Record<RecordType, string> = { service: 's', task: 't', health: 'h', node: 'n' }
@@ -47,6 +47,10 @@ export class Keys {
   readonly nodeStatus: string
   /** HASH node id -> LivenessRecord JSON (the leader's verdicts) */
   readonly liveness: string
+  /** HASH certificate name -> CertRecord JSON (node credentials and managers read it; joiners do not) */
+  readonly certs: string
+  /** HASH `tickets` -> TlsKeysRecord JSON: the cluster's TLS session ticket keys */
+  readonly tls: string
   /** STRING with PX TTL per node: `<prefix>hb:<node id>` = served revision */
   readonly heartbeatPrefix: string
   /** STREAM per joined worker: `<prefix>reports:<node id>`, its actual-state reports for the leader to fold in */
@@ -82,6 +86,8 @@ export class Keys {
     this.nodes = `${prefix}${PART_HASH.nodeSpec}`
     this.nodeStatus = `${prefix}${PART_HASH.nodeStatus}`
     this.liveness = `${prefix}${PART_HASH.liveness}`
+    this.certs = `${prefix}${PART_HASH.cert}`
+    this.tls = `${prefix}${PART_HASH.tls}`
     this.heartbeatPrefix = `${prefix}hb:`
     this.reportPrefix = `${prefix}reports:`
     this.folded = `${prefix}reports-folded`

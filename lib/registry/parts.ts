@@ -8,7 +8,7 @@
  * leader. A writer of a whole merged record has it split here.
  */
 import type {
-  HealthRecord, LivenessRecord, NodeRecord, NodeSpec, NodeStatus, PartOf, PartType, ServiceSpec, TaskRecord, TaskSpec, TaskStatus
+  CertRecord, HealthRecord, LivenessRecord, NodeRecord, NodeSpec, NodeStatus, PartOf, PartType, ServiceSpec, TaskRecord, TaskSpec, TaskStatus, TlsKeysRecord
 } from './types'
 
 export type AnyPart = PartOf[PartType]
@@ -130,10 +130,15 @@ export interface Parts {
   nodeSpecs: Map<string, NodeSpec>
   nodeStatus: Map<string, NodeStatus>
   liveness: Map<string, LivenessRecord>
+  certs: Map<string, CertRecord>
+  tls: Map<string, TlsKeysRecord>
 }
 
 export function emptyParts (): Parts {
-  return { services: new Map(), taskSpecs: new Map(), taskStatus: new Map(), health: new Map(), nodeSpecs: new Map(), nodeStatus: new Map(), liveness: new Map() }
+  return {
+    services: new Map(), taskSpecs: new Map(), taskStatus: new Map(), health: new Map(), nodeSpecs: new Map(), nodeStatus: new Map(), liveness: new Map(),
+    certs: new Map(), tls: new Map()
+  }
 }
 
 export function partMap (parts: Parts, part: PartType): Map<string, AnyPart> {
@@ -145,6 +150,8 @@ export function partMap (parts: Parts, part: PartType): Map<string, AnyPart> {
     case 'nodeSpec': return parts.nodeSpecs
     case 'nodeStatus': return parts.nodeStatus
     case 'liveness': return parts.liveness
+    case 'cert': return parts.certs
+    case 'tls': return parts.tls
   }
 }
 

@@ -15,7 +15,23 @@ const port = int(1, 65535)
 /** Milliseconds: a duration, or a Date.now() time. */
 const ms = int(0)
 
-const PublishedPortSchema = object({ published: port, target: port, protocol: oneOf('http', 'tcp') })
+/**
+ * How a port is published: http (L7), https (L7 behind TLS termination), tcp
+ * (L4), tls (L4 passthrough routed by the ClientHello's SNI), udp (datagrams).
+ */
+const PublishedPortSchema = object({ published: port, target: port, protocol: oneOf('http', 'tcp', 'https', 'tls', 'udp') })
+
+/** How a service's endpoints are spoken to and what its routes add (issue 12). */
+const RouteOptionsSchema = object({
+  /** http1 (the default), or HTTP/2 to the endpoints: h2c in clear, h2 over TLS (gRPC end to end). */
+  backend: oneOf('http1', 'h2c', 'h2'),
+  /** The cluster certificate (by name) its HTTPS ports present when SNI names no other; null: by SNI only. */
+  cert: nullable(str()),
+  /** A PROXY protocol header (version 1 or 2) sent first on every L4 connection to its endpoints; 0: none. */
+  proxyProtocol: int(0, 2),
+  /** Plain-HTTP requests to it are answered 308 to https://. */
+  redirectHttps: bool()
+})
 
 const HealthCheckSchema = object({
   type: oneOf('http', 'tcp'),
@@ -51,6 +67,8 @@ const serviceFields = {
   rollback: UpdateConfigSchema,
   restart: object({ condition: oneOf('any', 'on-failure', 'none'), delay: ms, maxAttempts: int(0) }),
   stopGrace: ms,
+  /** Route options; absent in records written before they existed (the defaults then). */
+  options: optional(RouteOptionsSchema),
   /** Bumped on every change of what the tasks run (command, env, ports); tasks record the version they run. */
   version: int(0),
   /** Update state, written by the scheduler: `updating`, `paused`, `rollback_*`, `completed`. */
@@ -179,6 +197,26 @@ export const LivenessSchema = object({
   by: str()
 })
 
+/** Stored in `mesh:certs` by name: a cluster certificate (readable by node credentials only; the key is never printed). */
+export const CertSchema = object({
+  v: version,
+  name: str(),
+  /** PEM certificate chain, leaf first. */
+  cert: str(),
+  /** PEM private key. */
+  key: str(),
+  createdAt: ms,
+  updatedAt: ms
+})
+
+/** Stored in `mesh:tls` as `tickets`: the session ticket keys every node shares, so a TLS session resumes on any node. */
+export const TlsKeysSchema = object({
+  v: version,
+  /** 48 bytes, hex (Node's ticketKeys). */
+  ticketKeys: str(),
+  createdAt: ms
+})
+
 /** The merged view of a node (NodeSpec + NodeStatus). */
 export const NodeSchema = object({
   v: version,
@@ -196,6 +234,9 @@ export const NodeSchema = object({
 })
 
 export type PublishedPort = Infer<typeof PublishedPortSchema>
+export type ServiceRouteOptions = Infer<typeof RouteOptionsSchema>
+export type CertRecord = Infer<typeof CertSchema>
+export type TlsKeysRecord = Infer<typeof TlsKeysSchema>
 export type Protocol = PublishedPort['protocol']
 export type HealthCheckSpec = Infer<typeof HealthCheckSchema>
 export type UpdateConfig = Infer<typeof UpdateConfigSchema>
@@ -231,7 +272,7 @@ export interface RecordOf { service: ServiceSpec, task: TaskRecord, health: Heal
  * nodeStatus) and the leader's liveness verdicts, so Redis ACL key patterns
  * can tell who may write what.
  */
-export type PartType = 'service' | 'taskSpec' | 'taskStatus' | 'health' | 'nodeSpec' | 'nodeStatus' | 'liveness'
+export type PartType = 'service' | 'taskSpec' | 'taskStatus' | 'health' | 'nodeSpec' | 'nodeStatus' | 'liveness' | 'cert' | 'tls'
 
 export const PART_SCHEMAS = {
   service: ServiceSchema,
@@ -240,7 +281,14 @@ export const PART_SCHEMAS = {
   health: HealthSchema,
   nodeSpec: NodeSpecSchema,
   nodeStatus: NodeStatusSchema,
-  liveness: LivenessSchema
+  liveness: LivenessSchema,
+  cert: CertSchema,
+  tls: TlsKeysSchema
 } as const
 
-export interface PartOf { service: ServiceSpec, taskSpec: TaskSpec, taskStatus: TaskStatus, health: HealthRecord, nodeSpec: NodeSpec, nodeStatus: NodeStatus, liveness: LivenessRecord }
+export interface PartOf { service: ServiceSpec, taskSpec: TaskSpec, taskStatus: TaskStatus, health: HealthRecord, nodeSpec: NodeSpec, nodeStatus: NodeStatus, liveness: LivenessRecord, cert: CertRecord, tls: TlsKeysRecord }
+
+/** Ports answered by the HTTP front end (L7): http, and https behind TLS termination. */
+export function isHttp (p: Protocol): boolean { return p === 'http' || p === 'https' }
+/** Ports bridged as byte streams (L4): tcp, and tls passed through by SNI. */
+export function isStream (p: Protocol): boolean { return p === 'tcp' || p === 'tls' }

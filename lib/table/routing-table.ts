@@ -5,7 +5,7 @@
  */
 import type { Balancer } from '../balancer/round-robin'
 import type { RouteStats } from '../metrics/route-stats'
-import type { HealthCheckSpec, Protocol } from '../registry/types'
+import type { HealthCheckSpec, Protocol, ServiceRouteOptions } from '../registry/types'
 
 /** How a service's endpoints are spoken to, and what a route adds on the way (issue 12). */
 export interface RouteOptions {
@@ -20,6 +20,13 @@ export interface RouteOptions {
 }
 
 export const DEFAULT_ROUTE_OPTIONS: RouteOptions = Object.freeze({ backend: 'http1', cert: null, proxyProtocol: null, redirectHttps: false })
+
+/** A service's stored options as its routes use them (records from before options existed: the defaults). */
+export function routeOptionsOf (stored: ServiceRouteOptions | undefined): RouteOptions {
+  if (stored === undefined) return DEFAULT_ROUTE_OPTIONS
+  const proxyProtocol = stored.proxyProtocol === 1 || stored.proxyProtocol === 2 ? stored.proxyProtocol : null
+  return Object.freeze({ backend: stored.backend, cert: stored.cert, proxyProtocol, redirectHttps: stored.redirectHttps })
+}
 
 export class Route {
   readonly service: string
@@ -106,12 +113,16 @@ export class PortEntry {
 
 export class RoutingTable {
   readonly rev: number
+  /** TCP ports (http, https, tcp, tls) by number. */
   readonly ports: ReadonlyMap<number, PortEntry>
+  /** UDP ports by number (a number may be published over TCP and UDP alike, as 53/tcp and 53/udp). */
+  readonly udp: ReadonlyMap<number, PortEntry>
   readonly endpointCount: number
 
-  constructor (rev: number, ports: ReadonlyMap<number, PortEntry>, endpointCount: number) {
+  constructor (rev: number, ports: ReadonlyMap<number, PortEntry>, endpointCount: number, udp: ReadonlyMap<number, PortEntry> = new Map()) {
     this.rev = rev
     this.ports = ports
+    this.udp = udp
     this.endpointCount = endpointCount
   }
 

@@ -15,11 +15,14 @@ import type { ClusterState } from '../registry/feed'
 import type { Protocol, ServiceSpec } from '../registry/types'
 import { createLogger } from '../util/log'
 import { isHealthy, isRunning, taskPort, tasksByService } from './eligibility'
-import { PortEntry, Route, RoutingTable } from './routing-table'
+import { PortEntry, Route, routeOptionsOf, RoutingTable } from './routing-table'
 
 const log = createLogger('table')
 
 interface RouteSlot { balancer: Balancer, stats: RouteStats }
+
+/** Protocols whose port several services share, told apart by name: the Host header (http, https) or the SNI (tls). */
+const SHARED_BY_NAME: ReadonlySet<Protocol> = new Set(['http', 'https', 'tls'])
 
 interface PortClaim { protocol: Protocol, routes: Route[], hosts: Set<string>, exclusive: boolean }
 
@@ -44,6 +47,7 @@ export class TableBuilder {
     const byService = tasksByService(state)
     const services = [...state.services.values()].sort((a, b) => (a.createdAt - b.createdAt) || (a.name < b.name ? -1 : 1))
     const claims = new Map<number, PortClaim>()
+    const udpClaims = new Map<number, PortClaim>()
     const usedEndpoints = new Set<string>()
     const usedRoutes = new Set<string>()
     const serving = new Set<string>()
@@ -52,8 +56,10 @@ export class TableBuilder {
 
     for (const svc of services) {
       const tasks = byService.get(svc.id) ?? []
+      const options = routeOptionsOf(svc.options)
       for (const p of svc.ports) {
-        if (!this.#claim(claims, svc, p.published, p.protocol)) continue
+        const family = p.protocol === 'udp' ? udpClaims : claims
+        if (!this.#claim(family, svc, p.published, p.protocol)) continue
         const eps: Endpoint[] = []
         let unhealthy = 0
         for (const task of tasks) {
@@ -75,7 +81,7 @@ export class TableBuilder {
         // Stable order (by endpoint key) so every node walks endpoints in the same order.
         eps.sort((a, b) => (a.key < b.key ? -1 : 1))
         endpointCount += eps.length
-        const routeKey = `${svc.id}:${p.published}`
+        const routeKey = `${svc.id}:${p.published}${p.protocol === 'udp' ? '/udp' : ''}`
         let slot = this.#routes.get(routeKey)
         if (slot === undefined || slot.stats.protocol !== p.protocol) {
           // A port whose protocol changed gets a new balancer; the old one lets go of its endpoints.
@@ -85,8 +91,8 @@ export class TableBuilder {
         }
         usedRoutes.add(routeKey)
         slot.balancer.setEndpoints(eps, start)
-        const claim = claims.get(p.published) as PortClaim
-        claim.routes.push(new Route(svc.name, svc.id, p.published, p.target, p.protocol, svc.hosts, slot.balancer, slot.stats, svc.health ?? null, unhealthy))
+        const claim = family.get(p.published) as PortClaim
+        claim.routes.push(new Route(svc.name, svc.id, p.published, p.target, p.protocol, svc.hosts, slot.balancer, slot.stats, svc.health ?? null, unhealthy, options))
       }
     }
 
@@ -102,7 +108,9 @@ export class TableBuilder {
     this.#serving = serving
     const ports = new Map<number, PortEntry>()
     for (const [port, claim] of claims) if (claim.routes.length > 0) ports.set(port, new PortEntry(port, claim.protocol, claim.routes))
-    return new RoutingTable(state.rev, ports, endpointCount)
+    const udp = new Map<number, PortEntry>()
+    for (const [port, claim] of udpClaims) if (claim.routes.length > 0) udp.set(port, new PortEntry(port, claim.protocol, claim.routes))
+    return new RoutingTable(state.rev, ports, endpointCount, udp)
   }
 
   /** Port ownership rules (the CLI enforces them; this guards against records written by anything else). */
@@ -110,12 +118,12 @@ export class TableBuilder {
     const hosts = svc.hosts
     const existing = claims.get(port)
     if (existing === undefined) {
-      claims.set(port, { protocol, routes: [], hosts: new Set(hosts), exclusive: hosts.length === 0 || protocol === 'tcp' })
+      claims.set(port, { protocol, routes: [], hosts: new Set(hosts), exclusive: hosts.length === 0 || !SHARED_BY_NAME.has(protocol) })
       return true
     }
     let why = ''
     if (existing.protocol !== protocol) why = `it is published as ${existing.protocol}`
-    else if (existing.exclusive || hosts.length === 0 || protocol === 'tcp') why = 'another service owns it'
+    else if (existing.exclusive || hosts.length === 0 || !SHARED_BY_NAME.has(protocol)) why = 'another service owns it'
     else if (hosts.some((h) => existing.hosts.has(h))) why = 'a host name overlaps'
     if (why !== '') {
       log.once(`conflict ${svc.id}:${port}`, 'warn', `service "${svc.name}" cannot publish port ${port}: ${why}; first-created service keeps it`)

@@ -34,7 +34,7 @@ export const INTERMEDIATE: TlsProfile = {
     'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305'
 }
 
-interface Loaded { digest: string, record: CertRecord, context: SecureContext, names: string[] }
+interface Loaded { digest: string, record: CertRecord, readonly context: SecureContext, readonly names: string[] }
 
 /** The DNS names a certificate is for (SAN DNS entries, else the subject CN), lower-cased. */
 export function certNames (pem: string): string[] {
@@ -90,8 +90,10 @@ export class CertStore {
     const seen = new Set<string>()
     for (const r of records) {
       seen.add(r.name)
+      if (this.#loaded.get(r.name)?.record === r) continue // the same record object as last time: nothing to hash
       const digest = createHash('sha256').update(r.cert).update('\0').update(r.key).digest('hex')
-      if (this.#loaded.get(r.name)?.digest === digest) continue
+      const had = this.#loaded.get(r.name)
+      if (had?.digest === digest) { had.record = r; continue }
       try {
         const context = createSecureContext(this.contextOptions(r))
         this.#loaded.set(r.name, { digest, record: r, context, names: certNames(r.cert) })

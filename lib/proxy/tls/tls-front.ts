@@ -2,7 +2,7 @@
  * TLS termination for an HTTPS port: a tls.Server whose handshakes pick
  * their certificate by SNI from the node's CertStore (the port's default
  * certificate, or a refused handshake, when no certificate has the name:
- * `proxy.tlsUnknownName`), offer h2 and http/1.1 by ALPN, and resume
+ * `tls.unknownName`), offer h2 and http/1.1 by ALPN, and resume
  * sessions with the cluster's shared ticket keys (a client resumes on any
  * node). Established connections go to the listener's HTTP/1.1 or HTTP/2
  * side by the protocol ALPN chose.
@@ -30,10 +30,12 @@ export class TlsFront {
   /** Handshakes refused for want of a certificate (metric). */
   refused = 0
   #defaultName: string | null = null
+  #ticketKeys: Buffer | null
 
   /** `handshakeTimeout`: a client must finish its handshake within it (the listener's head timeout). */
   constructor (port: TlsPort, handshakeTimeout: number, onSecure: (socket: TLSSocket) => void) {
     this.#port = port
+    this.#ticketKeys = port.certs.ticketKeys
     this.server = createServer({
       handshakeTimeout,
       ALPNProtocols: ['h2', 'http/1.1'],
@@ -51,8 +53,13 @@ export class TlsFront {
     this.refresh()
   }
 
-  /** The certificates or the port's default changed: handshakes without SNI use the new default. */
+  /** The certificates, the cluster's ticket keys or the port's default changed: handshakes from now on use them. */
   refresh (): void {
+    const keys = this.#port.certs.ticketKeys
+    if (keys !== null && keys !== this.#ticketKeys) {
+      this.#ticketKeys = keys
+      this.server.setTicketKeys(keys)
+    }
     const name = this.#defaultFor()
     const record = name === null ? null : this.#port.certs.record(name)
     const key = record === null ? null : `${record.name}\0${record.cert}`
