@@ -16,6 +16,8 @@ import type { PassiveHealth } from '../balancer/passive-health'
 import type { Prober } from '../health/prober'
 import type { ListenerSet } from '../proxy/listeners'
 import { L7Listener } from '../proxy/l7-listener'
+import { L4Listener } from '../proxy/l4-listener'
+import { UdpListener } from '../proxy/udp-listener'
 import type { RegistryFeed } from '../registry/feed'
 import { isHttp, isStream } from '../registry/types'
 import type { TableSource } from '../table/table-source'
@@ -148,19 +150,49 @@ function nodeMetrics (src: DataPlaneSources, startedAt: number): MetricDef[] {
         emit(p.send, t.send)
       }
     }),
+    metricDef('mesh_tls_refused_total', 'TLS connections refused by published port: https, a handshake no certificate answers (tls.unknownName refuse); tls passthrough, no SNI or an unknown name.', 'counter', (emit) => {
+      for (const l of src.listeners.listeners.values()) {
+        if (l.protocol === 'https' && l.impl instanceof L7Listener) emit(portLabels(l.port).base, l.impl.tlsRefused)
+        else if (l.protocol === 'tls' && l.impl instanceof L4Listener) emit(portLabels(l.port).base, l.impl.sniRefused)
+      }
+    }),
+    metricDef('mesh_http2_streams_total', 'HTTP/2 streams answered, by published port (h2c, and h2 on https ports).', 'counter', (emit) => {
+      for (const l of src.listeners.listeners.values()) if (l.impl instanceof L7Listener) emit(portLabels(l.port).base, l.impl.http2Streams)
+    }),
+    metricDef('mesh_udp_datagrams_total', 'UDP datagrams relayed by published port and direction (in: from clients, out: replies to them).', 'counter', (emit) => {
+      for (const l of src.listeners.listeners.values()) {
+        if (!(l.impl instanceof UdpListener)) continue
+        const p = portLabels(l.port)
+        emit(p.in, l.impl.datagramsIn)
+        emit(p.out, l.impl.datagramsOut)
+      }
+    }),
+    metricDef('mesh_udp_dropped_total', 'UDP datagrams dropped by published port: no healthy endpoint, or udp.maxFlows flows open.', 'counter', (emit) => {
+      for (const l of src.listeners.listeners.values()) if (l.impl instanceof UdpListener) emit(portLabels(l.port).base, l.impl.dropped)
+    }),
+    metricDef('mesh_udp_flows_active', 'UDP flows (client address and port) open now, by published port.', 'gauge', (emit) => {
+      for (const l of src.listeners.listeners.values()) if (l.impl instanceof UdpListener) emit(portLabels(l.port).base, l.impl.flows)
+    }),
     metricDef('mesh_connections_active', 'Client connections open now, every published port (L7 and L4) together.', 'gauge', (emit) => { emit(NONE, src.listeners.limit.active) }),
     metricDef('mesh_connections_refused_total', 'Client connections closed at accept because proxy.maxConnections were open.', 'counter', (emit) => { emit(NONE, src.listeners.limit.refused) }),
     metricDef('mesh_listener_bind_failures_total', 'Failed attempts to bind a published port.', 'counter', (emit) => { emit(NONE, src.listeners.bindFailures) })
   ]
 }
 
-interface PortLabels { base: LabelSet, head: LabelSet, request: LabelSet, send: LabelSet }
+interface PortLabels { base: LabelSet, head: LabelSet, request: LabelSet, send: LabelSet, in: LabelSet, out: LabelSet }
 const ports = new Map<number, PortLabels>()
 function portLabels (port: number): PortLabels {
   let p = ports.get(port)
   if (p === undefined) {
     const base = new LabelSet({ port })
-    ports.set(port, p = { base, head: base.with({ kind: 'head' }), request: base.with({ kind: 'request' }), send: base.with({ kind: 'send' }) })
+    ports.set(port, p = {
+      base,
+      head: base.with({ kind: 'head' }),
+      request: base.with({ kind: 'request' }),
+      send: base.with({ kind: 'send' }),
+      in: base.with({ direction: 'in' }),
+      out: base.with({ direction: 'out' })
+    })
   }
   return p
 }
