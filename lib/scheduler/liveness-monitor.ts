@@ -7,10 +7,14 @@
  * feed, so an idle node costs the registry the same whatever the cluster's
  * size (README "Liveness").
  *
- * After a restore, a new epoch or a reconnect it declares nobody dead for
- * one heartbeat TTL (feed.graceUntil): heartbeat keys may have vanished with
- * the old Redis while their nodes live on. Every verdict carries the lease's
- * fencing token, so a paused leader cannot overrule its successor.
+ * It declares a node dead only after watching the registry without a
+ * break for one heartbeat TTL: since it led, since its own connection was
+ * last (re)established (a Sentinel failover or any reconnect: the keys it
+ * reads may have expired while nobody could beat), and since its last
+ * failed or late check. A node then had a whole TTL to beat where the
+ * monitor looks. After a restore or a new epoch the feed's grace
+ * (feed.graceUntil) holds everyone alive as well. Every verdict carries the
+ * lease's fencing token, so a paused leader cannot overrule its successor.
  */
 import { isMeshError } from '../errors'
 import type { NodeContext } from '../node/context'
@@ -27,6 +31,10 @@ export class LivenessMonitor {
   #timer: NodeJS.Timeout | null = null
   #running: Promise<void> | null = null
   #stopped = false
+  /** Date.now() since which checks succeeded without a break (null: broken; see the file's comment). */
+  #watchingSince: number | null = null
+  #lastCheckAt = 0
+  readonly #onReady = (): void => { this.#watchingSince = null }
 
   constructor (ctx: NodeContext, lease: Lease, log: Logger) {
     this.#ctx = ctx
@@ -36,6 +44,8 @@ export class LivenessMonitor {
 
   start (): void {
     this.#stopped = false
+    this.#watchingSince = null
+    this.#ctx.store.redis.on('ready', this.#onReady)
     this.#timer = setInterval(() => { this.check() }, this.#ctx.config.registry.livenessInterval)
     this.#timer.unref()
     this.check()
@@ -43,6 +53,7 @@ export class LivenessMonitor {
 
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#ctx.store.redis.off('ready', this.#onReady)
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     await this.#running
@@ -50,22 +61,28 @@ export class LivenessMonitor {
 
   /** One check now (never two at once); never rejects. */
   check (): void {
-    if (this.#stopped || this.#running !== null || !this.#lease.leader) return
+    if (this.#stopped || this.#running !== null) return
+    if (!this.#lease.leader) { this.#watchingSince = null; return }
     this.#running = this.#check().catch((err: unknown) => {
+      this.#watchingSince = null
       this.#log.once('liveness', 'warn', `liveness check failed (retried every ${this.#ctx.config.registry.livenessInterval} ms): ${describeRegistryError(err)}`)
     }).finally(() => { this.#running = null })
   }
 
   async #check (): Promise<void> {
     const { feed, store } = this.#ctx
-    if (!feed.up) return
+    if (!feed.up) { this.#watchingSince = null; return }
     const state = feed.state
     const verdicts = feed.parts.liveness
     const ids = [...state.nodes.keys()]
     const beating = await store.beating(ids)
     this.#log.reset('liveness')
     const now = Date.now()
-    const graceful = now < feed.graceUntil
+    const ttl = this.#ctx.config.node.heartbeatTtl
+    // A check later than a TTL after the last one (a stalled process, a slow registry) breaks the watch too.
+    if (this.#watchingSince === null || now - this.#lastCheckAt > ttl) this.#watchingSince = now
+    this.#lastCheckAt = now
+    const graceful = now < feed.graceUntil || now - this.#watchingSince < ttl
     const ops: WriteOp[] = []
     const news: string[] = []
     for (const id of ids) {
