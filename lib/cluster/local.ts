@@ -15,6 +15,7 @@
  * on a daemon's command line.
  */
 import { debuglog } from 'node:util'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { loadConfig } from '../config/load'
@@ -87,9 +88,12 @@ export async function up (options: UpOptions): Promise<ClusterFile> {
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 254) {
     throw new MeshError('MESH_ERR_USAGE', `--nodes ${options.nodes}: use a whole number from 1 to 254 (nodes live on 127.0.0.1..N)`)
   }
-  const set = options.set ?? {}
+  const given0 = options.set ?? {}
   // A bad --set is refused here, before any process starts (each node would refuse it too, later).
-  const base = clusterConfig(dir, set)
+  const base = clusterConfig(dir, given0)
+  // The dashboard needs an admin token: without one of the user's, the cluster gets its own (in the 0600 cluster
+  // file and each node's state, never on a command line), which mesh up prints with the dashboard's address.
+  const set = base.node.adminToken === '' ? { ...given0, 'node.adminToken': randomBytes(18).toString('base64url') } : given0
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const given = options.redis ?? set['redis.url'] ?? null
   const priv = given === null ? await startPrivateRedis(dir, '127.0.0.1', base.redis.prefix) : null

@@ -45,6 +45,13 @@ t.test('mesh up --set redis.prefix: the cluster file carries it to every command
     t.equal(statSync(join(cwd, '.mesh', 'nodes', n.name, 'node.json')).mode & 0o777, 0o600, `${n.name}'s credential is mode 0600`)
   }
   t.match(up.stdout, 'export MESH_REDIS_PREFIX=lab7:', 'mesh up says what a shell elsewhere needs')
+  // The dashboard: mesh up made the cluster an admin token and printed where to open it.
+  const token = file.config['node.adminToken']
+  t.match(token, /^[A-Za-z0-9_-]{24}$/, 'the cluster got an admin token of its own')
+  t.match(up.stdout, `Dashboard: http://${file.nodes[0].admin}/?token=${token}`, 'mesh up prints the dashboard with it')
+  const page = async (path: string): Promise<number> => (await fetch(`http://${file?.nodes[0].admin}${path}`, { redirect: 'manual' })).status
+  t.equal(await page(`/?token=${token}`), 200, 'the dashboard answers with the printed token')
+  t.not(await page('/events'), 200, 'and its live feed not without it')
   t.notMatch(file.nodes.map((n) => readFileSync(`/proc/${n.pid}/cmdline`, 'utf8')).join('\n'), /redis|--set/, 'no registry URL or --set on the daemons\' command lines')
 
   const ls = await runMesh(['node', 'ls'], { cwd })

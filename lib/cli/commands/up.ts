@@ -33,6 +33,10 @@ export async function run (argv: string[]): Promise<number> {
   process.stdout.write(`Cluster up: ${cluster.nodes.length} node${cluster.nodes.length === 1 ? '' : 's'}, registry ${redactUrl(url)} (${registry})\n\n`)
   printTable(['NODE', 'ADDRESS', 'ROLE', 'ADMIN', 'PID', 'LOG'], cluster.nodes.map((n) =>
     [n.name, n.addr, n.manager ? 'manager' : 'worker', `http://${n.admin}/metrics`, String(n.pid), rel(n.log)]))
+  const token = cluster.config['node.adminToken']
+  if (token !== undefined && cluster.nodes.length > 0) {
+    process.stdout.write(`\nDashboard: http://${cluster.nodes[0].admin}/?token=${token}   (every node's admin address serves it; the token is kept in ${rel(clusterFilePath(stateDir(cwd)))})\n`)
+  }
   if (v.demo === true) return await demo(cluster.nodes.map((n) => n.addr))
   const file = rel(clusterFilePath(stateDir(cwd)))
   // What a shell elsewhere needs to reach this cluster: its redis.* keys, never a password in clear.
@@ -72,10 +76,10 @@ async function demo (addrs: string[]): Promise<number> {
     ...addrs.map((a) => `  curl ${a}${suffix}`),
     '',
     'mesh commands run in this directory talk to this cluster (.mesh/cluster.json), e.g.',
-    '  npx mesh service ps demo',
-    '  npx mesh service scale demo=5',
-    '  npx mesh node ls',
-    'Stop it with: npx mesh down',
+    '  mesh service ps demo',
+    '  mesh service scale demo=5',
+    '  mesh node ls',
+    'Stop it with: mesh down   (mesh is on PATH after npm link; npx mesh works in this checkout too)',
     ''
   ].join('\n'))
   return 0
