@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   MESH_ERR_JOIN_REFUSED: 'the leading manager refused a join request (the name is taken, or the request was invalid), or no manager answered it',
   MESH_ERR_LAST_MANAGER: 'the last manager cannot leave or be demoted without --force (leaving) or another manager (demoting)',
   MESH_ERR_NODE_CLAIMED: 'a node name belongs to a node that joined with its own credential: a second daemon cannot claim it',
+  MESH_ERR_CERT_NOT_FOUND: 'no certificate with that name in the registry (mesh cert ls)',
+  MESH_ERR_CERT_EXISTS: 'a certificate with that name already exists (mesh cert update replaces it)',
+  MESH_ERR_CERT_IN_USE: 'a certificate that a service names with --cert cannot be removed',
+  MESH_ERR_CERT_INVALID: 'a certificate or key file is missing, unreadable or not PEM, or the key does not match the certificate',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -22,6 +22,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'node rm': { module: 'node-rm', summary: 'Remove a node that is down (or --force)' },
   'node promote': { module: 'node-promote', summary: 'Promote one or more nodes to manager in the cluster' },
   'node demote': { module: 'node-demote', summary: 'Demote one or more nodes from manager in the cluster' },
+  'cert create': { module: 'cert-create', summary: 'Create a cluster certificate from PEM files (--cert FILE --key FILE)' },
+  'cert ls': { module: 'cert-ls', summary: 'List certificates' },
+  'cert inspect': { module: 'cert-inspect', summary: 'Display detailed information on one or more certificates (never the key)' },
+  'cert update': { module: 'cert-update', summary: 'Replace a certificate (new handshakes get the new one)' },
+  'cert rm': { module: 'cert-rm', summary: 'Remove one or more certificates' },
   init: { module: 'init', summary: 'Initialize a cluster: this node becomes its first manager (prints the join command)' },
   join: { module: 'join', summary: 'Join a cluster as a node, with the role its token grants' },
   'join-token': { module: 'join-token', summary: 'Manage join tokens (print or rotate)' },
@@ -37,7 +42,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
 /** First words that only group commands (`mesh service ...`). */
 export const GROUPS: Record<string, string> = {
   service: 'Manage services',
-  node: 'Manage nodes'
+  node: 'Manage nodes',
+  cert: 'Manage TLS certificates'
 }
 
 /** The commands of one group, or the top-level ones (group undefined), without hidden ones. */

@@ -1,8 +1,10 @@
 /**
  * How the CLI prints registry values the way docker does: ages
- * ("8 seconds ago"), published ports ("*:8080->80/tcp": every port is TCP
- * on the wire; whether the mesh routes it at L7 or L4 is the ROUTING
- * column's and inspect's), task names ("nginx1.3"), capitalised states.
+ * ("8 seconds ago"), published ports ("*:8080->80/tcp" for http and tcp, as
+ * docker prints them; "*:443->80/https", "*:8443->443/tls", "*:53->53/udp"
+ * name the protocols docker does not have; whether the mesh routes a port at
+ * L7 or L4 is the ROUTING column's and inspect's), task names ("nginx1.3"),
+ * capitalised states.
  */
 import type { PublishedPort, ServiceSpec, TaskRecord } from '../registry/types'
 
@@ -33,16 +35,16 @@ export function capitalise (text: string): string {
 }
 
 export function formatPort (p: PublishedPort): string {
-  return `*:${p.published}->${p.target}/tcp`
+  return `*:${p.published}->${p.target}/${p.protocol === 'http' ? 'tcp' : p.protocol}`
 }
 
 export function formatPorts (ports: PublishedPort[]): string {
   return ports.map(formatPort).join(', ')
 }
 
-/** How the mesh routes a port: L7 (HTTP, per request) or L4 (TCP, per connection). */
+/** How the mesh routes a port: L7 (HTTP per request: http, https) or L4 (per connection or UDP flow: tcp, tls, udp). */
 export function routingOf (p: PublishedPort): string {
-  return p.protocol === 'tcp' ? 'L4' : 'L7'
+  return p.protocol === 'http' || p.protocol === 'https' ? 'L7' : 'L4'
 }
 
 /** `L7`; ports routed differently: one per port, in the order of PORTS (`L7, L4`). */

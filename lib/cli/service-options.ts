@@ -1,4 +1,5 @@
 /** Flags shared by `service create` and `service update` (docker's names and wording where docker has them). */
+import { BACKENDS, PROXY_PROTOCOL_VALUES } from '../service/route-options'
 import { FAILURE_ACTIONS, ORDERS, RESTART_CONDITIONS } from '../service/spec'
 import type { Options, Values } from './flags'
 import { durationValue } from './flags'
@@ -18,7 +19,12 @@ export const SPEC_OPTIONS: Options = {
   'restart-condition': { type: 'string', value: 'CONDITION', description: 'Restart when condition is met ("none", "on-failure", "any")', default: 'any', choices: RESTART_CONDITIONS },
   'restart-delay': { type: 'string', value: 'DURATION', description: 'Delay between restart attempts (doubling per attempt)', default: '1s, config tasks.restartDelay' },
   'restart-max-attempts': { type: 'string', value: 'N', description: 'Maximum number of restarts before giving up (0: no limit)', default: '0' },
-  'stop-grace-period': { type: 'string', value: 'DURATION', description: 'Time to wait after SIGTERM before killing a task', default: '10s, config tasks.stopGrace' }
+  'stop-grace-period': { type: 'string', value: 'DURATION', description: 'Time to wait after SIGTERM before killing a task', default: '10s, config tasks.stopGrace' },
+  // Route options (spec.options): how the nodes route to the service; changing them restarts no task.
+  cert: { type: 'string', value: 'NAME', description: 'Certificate (mesh cert create) its https ports present when the SNI names no other; needs an https port ("" on update: none)' },
+  'redirect-https': { type: 'boolean', description: 'Answer plain-HTTP requests on its http ports with 308 to https:// (the same host and path, port 443)' },
+  backend: { type: 'string', value: 'PROTO', description: 'How requests reach the endpoints: http1, h2c (HTTP/2 in clear, e.g. gRPC) or h2 (HTTP/2 over TLS); needs an http or https port', default: 'http1', choices: BACKENDS },
+  'proxy-protocol': { type: 'string', value: 'VERSION', description: 'Send a PROXY protocol header (1 or v1: text, 2 or v2: binary) with the client\'s address first on each connection to the endpoints; needs a tcp or tls port (0: off)', default: '0', choices: PROXY_PROTOCOL_VALUES }
 }
 
 export const WAIT_OPTIONS: Options = {

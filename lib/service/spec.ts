@@ -1,7 +1,8 @@
 /**
  * Builds and validates ServiceSpecs from command-line flags. Everything is
  * checked here, before the CLI writes anything; conflicts with other services
- * (ports) are checked against a snapshot by the caller (ports.ts).
+ * (ports) and the certificate a --cert names are checked against a snapshot
+ * by the caller (ports.ts, route-options.ts).
  */
 import { MeshError } from '../errors'
 import type { Config } from '../config/schema'
@@ -13,6 +14,7 @@ import { parseHostName, type HostPort } from '../util/address'
 import { newId } from '../util/ids'
 import { parseEndpoints } from './endpoints'
 import { checkOwnPorts, parsePublish } from './ports'
+import { applyOptions, checkOptionsFit, DEFAULT_OPTIONS, optionFlags } from './route-options'
 import { durationValue, enumValue, intValue, replicasValue } from './values'
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>
@@ -154,9 +156,8 @@ export function specFromCreateFlags (v: FlagValues, command: string[] | null, co
   const ports = l(v, 'publish').map((p) => parsePublish(p))
   checkOwnPorts(ports)
   const hosts = parseHosts(l(v, 'host'))
-  if (hosts.length > 0 && ports.length > 0 && ports.every((p) => p.protocol === 'tcp')) {
-    throw new MeshError('MESH_ERR_USAGE', '--host names apply to http ports; this service publishes only tcp ports')
-  }
+  const options = applyOptions(DEFAULT_OPTIONS, optionFlags(v))
+  checkOptionsFit(name, ports, hosts, options)
   const endpoints = parseEndpoints(l(v, 'endpoint'))
   const cmd = command ?? []
   if (command !== null && command.length === 0) throw new MeshError('MESH_ERR_COMMAND_MISSING', 'nothing after --: give the command to run, e.g. -- mesh whoami')
@@ -187,6 +188,7 @@ export function specFromCreateFlags (v: FlagValues, command: string[] | null, co
     replicas,
     ports,
     hosts,
+    options,
     health,
     command: cmd,
     env: parseEnv(l(v, 'env')),

@@ -4,6 +4,7 @@ import type { WriteOp } from '../../registry/store'
 import { staticTask } from '../../service/endpoints'
 import { assignPublishedPorts, checkPortConflicts } from '../../service/ports'
 import type { ServiceSpec } from '../../registry/types'
+import { checkCertExists } from '../../service/route-options'
 import { specFromCreateFlags } from '../../service/spec'
 import { writeChecked } from '../../service/write'
 import { bool, cliConfig, parseFlags, type CommandSpec } from '../flags'
@@ -18,9 +19,15 @@ export const SPEC: CommandSpec = {
     'every published port answering on every node. Prints the service id, then the converge progress unless --detach.',
   options: {
     name: { type: 'string', value: 'NAME', description: 'Service name' },
-    publish: { type: 'string', multiple: true, short: 'p', value: '[PUB:]TARGET[/tcp]', description: 'Publish a port on every node: PUB:TARGET is L7 HTTP, /tcp L4; a bare TARGET gets a free port from 30000-32767' },
+    publish: {
+      type: 'string',
+      multiple: true,
+      short: 'p',
+      value: '[PUB:]TARGET[/PROTO]',
+      description: 'Publish a port on every node: PUB:TARGET is L7 HTTP, /https HTTP behind TLS (--cert), /tcp L4, /tls TLS passed through by SNI (--host), /udp datagrams; a bare TARGET gets a free port from 30000-32767'
+    },
     endpoint: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Route to an address that runs outside the mesh (a static endpoint)' },
-    host: { type: 'string', multiple: true, value: 'NAME', description: 'Answer only requests for this Host (exact or *.suffix), to share an HTTP port' },
+    host: { type: 'string', multiple: true, value: 'NAME', description: 'Answer only requests for this Host (exact or *.suffix; the SNI name on tls ports), to share an http, https or tls port' },
     replicas: { type: 'string', value: 'N', description: 'Number of tasks', default: '1 with a command, 0 without' },
     mode: { type: 'string', value: 'MODE', description: 'Service mode ("replicated", "global": one task per active node)', default: 'replicated', choices: ['replicated', 'global'] },
     env: { type: 'string', multiple: true, short: 'e', value: 'KEY=VALUE', description: 'Set an environment variable of the tasks' },
@@ -53,6 +60,7 @@ export async function run (argv: string[]): Promise<number> {
       }
       const placed: ServiceSpec = { ...spec, ports: assignPublishedPorts(spec.ports, snap.services.values()) }
       checkPortConflicts(placed, snap.services.values())
+      checkCertExists(snap, spec.options?.cert ?? null)
       const now = Date.now()
       const ops: WriteOp[] = [{ type: 'service', id: spec.name, value: placed }]
       endpoints.forEach((ep, i) => {

@@ -2,7 +2,8 @@
  * `mesh service ls [-q] [-f KEY=VALUE]... [--format F]`:
  * ID NAME MODE REPLICAS COMMAND PORTS ROUTING, docker's columns (the command
  * where docker shows the image; `{{.Image}}` reads it too), PORTS as docker
- * prints them (`*:80->80/tcp`) and how the mesh routes each port (L7, L4).
+ * prints them (`*:80->80/tcp`; `/https`, `/tls`, `/udp` for the protocols
+ * docker does not have) and how the mesh routes each port (L7, L4).
  */
 import type { Snapshot } from '../../registry/store'
 import type { ServiceSpec } from '../../registry/types'

@@ -4,20 +4,25 @@
  *
  * Changing command, env or ports bumps spec.version (a rolling update by the
  * scheduler), keeps the old spec as `previous` and sets updateState
- * `updating`. Replicas, hosts, health and update settings do not.
+ * `updating`. Replicas, hosts, health, update settings and the route options
+ * (--cert, --redirect-https, --backend, --proxy-protocol) do not: the nodes
+ * route by them, no task restarts.
  */
 import { MeshError } from '../../errors'
 import type { Snapshot, WriteOp } from '../../registry/store'
 import type { PublishedPort, ServiceSpec } from '../../registry/types'
 import { endpointKey, parseEndpoints, staticTask } from '../../service/endpoints'
 import { findService, tasksOf } from '../../service/lookup'
-import { assignPublishedPorts, checkPortConflicts, parsePublish, samePorts } from '../../service/ports'
+import { assignPublishedPorts, checkPortConflicts, parsePublish, parsePublishRm, sameListener, samePorts } from '../../service/ports'
+import {
+  applyOptions, checkCertExists, checkOptionsFit, hasOptionChanges, optionFlags, optionsOf, type OptionChanges
+} from '../../service/route-options'
 import {
   asPrevious, envKey, healthFromFlags, parseEnv, parseHosts, restartFromFlags, updateFromFlags
 } from '../../service/spec'
 import { durationValue, replicasValue } from '../../service/values'
 import { writeChecked } from '../../service/write'
-import { formatHostPort, parsePort } from '../../util/address'
+import { formatHostPort } from '../../util/address'
 import { bool, cliConfig, list, parseFlags, str, type CommandSpec, type Values } from '../flags'
 import { showProgress } from '../progress'
 import { withSession } from '../registry-session'
@@ -27,14 +32,15 @@ export const SPEC: CommandSpec = {
   name: 'service update',
   usage: '[OPTIONS] SERVICE [--command -- COMMAND [ARG...]]',
   description: 'Update a service. Changing its command, env or ports rolls the tasks to the new spec (--update-* flags);\n' +
-    'replicas, hosts, health and update settings change in place. Shows the converge progress unless --detach.',
+    'replicas, hosts, health, update settings and route options (--cert, --redirect-https, --backend, --proxy-protocol)\n' +
+    'change in place. Shows the converge progress unless --detach.',
   options: {
     replicas: { type: 'string', value: 'N', description: 'Number of tasks' },
     'env-add': { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Add or update an environment variable' },
     'env-rm': { type: 'string', multiple: true, value: 'KEY', description: 'Remove an environment variable' },
     command: { type: 'boolean', description: 'Replace the command with the one after --' },
-    'publish-add': { type: 'string', multiple: true, value: '[PUB:]TARGET[/tcp]', description: 'Add a published port (a bare TARGET gets a free port from 30000-32767)' },
-    'publish-rm': { type: 'string', multiple: true, value: 'PUB', description: 'Remove a published port by its published port number' },
+    'publish-add': { type: 'string', multiple: true, value: '[PUB:]TARGET[/PROTO]', description: 'Add a published port (/http, /https, /tcp, /tls, /udp as --publish; a bare TARGET gets a free port from 30000-32767)' },
+    'publish-rm': { type: 'string', multiple: true, value: 'PUB[/PROTO]', description: 'Remove a published port by its number (PUB/udp or PUB/tcp when the number is published on both)' },
     'endpoint-add': { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Add a static endpoint' },
     'endpoint-rm': { type: 'string', multiple: true, value: 'HOST:PORT', description: 'Remove a static endpoint' },
     'host-add': { type: 'string', multiple: true, value: 'NAME', description: 'Add a Host name the service answers' },
@@ -54,12 +60,13 @@ interface Changes {
   envRm: string[]
   command: string[] | null
   publishAdd: PublishedPort[]
-  publishRm: number[]
+  publishRm: Array<{ text: string, match: (p: PublishedPort) => boolean }>
   endpointAdd: ReturnType<typeof parseEndpoints>
   endpointRm: ReturnType<typeof parseEndpoints>
   hostAdd: string[]
   hostRm: string[]
   stopGrace?: number
+  options: OptionChanges
 }
 
 function parseChanges (values: Values, rest: string[] | null): Changes {
@@ -75,12 +82,13 @@ function parseChanges (values: Values, rest: string[] | null): Changes {
     envRm: list(values, 'env-rm').map((k) => envKey(k, '--env-rm')),
     command: rest,
     publishAdd: list(values, 'publish-add').map((p) => parsePublish(p, '--publish-add')),
-    publishRm: list(values, 'publish-rm').map((p) => parsePort(p.split(':')[0].split('/')[0], `--publish-rm ${p}`)),
+    publishRm: list(values, 'publish-rm').map((p) => ({ text: p, match: parsePublishRm(p) })),
     endpointAdd: parseEndpoints(list(values, 'endpoint-add'), '--endpoint-add'),
     endpointRm: parseEndpoints(list(values, 'endpoint-rm'), '--endpoint-rm'),
     hostAdd: parseHosts(list(values, 'host-add'), '--host-add'),
     hostRm: parseHosts(list(values, 'host-rm'), '--host-rm'),
-    stopGrace: grace !== undefined ? durationValue(grace, '--stop-grace-period') : undefined
+    stopGrace: grace !== undefined ? durationValue(grace, '--stop-grace-period') : undefined,
+    options: optionFlags(values)
   }
 }
 
@@ -99,14 +107,16 @@ export function planUpdate (snap: Snapshot, ref: string, c: Changes, values: Val
   Object.assign(next.env, c.envAdd)
   if (c.command !== null) next.command = c.command
   for (const p of c.publishRm) {
-    if (!next.ports.some((x) => x.published === p)) {
-      throw new MeshError('MESH_ERR_USAGE', `--publish-rm ${p}: service ${cur.name} does not publish port ${p}`)
+    if (!next.ports.some(p.match)) {
+      throw new MeshError('MESH_ERR_USAGE', `--publish-rm ${p.text}: service ${cur.name} does not publish port ${p.text}`)
     }
-    next.ports = next.ports.filter((x) => x.published !== p)
+    next.ports = next.ports.filter((x) => !p.match(x))
   }
   for (const p of c.publishAdd) {
-    if (next.ports.some((x) => x.published === p.published)) {
-      throw new MeshError('MESH_ERR_PORT_CONFLICT', `--publish-add: service ${cur.name} already publishes port ${p.published}; --publish-rm ${p.published} it in the same update to change it`)
+    const had = next.ports.find((x) => p.published !== 0 && sameListener(x, p))
+    if (had !== undefined) {
+      const rm = `${p.published}/${p.protocol === 'udp' ? 'udp' : 'tcp'}`
+      throw new MeshError('MESH_ERR_PORT_CONFLICT', `--publish-add: service ${cur.name} already publishes port ${p.published} (${had.protocol}); --publish-rm ${rm} it in the same update to change it`)
     }
     next.ports.push(p)
   }
@@ -121,10 +131,17 @@ export function planUpdate (snap: Snapshot, ref: string, c: Changes, values: Val
   next.update = updateFromFlags(values, cur.update)
   next.restart = restartFromFlags(values, cur.restart)
   if (c.stopGrace !== undefined) next.stopGrace = c.stopGrace
+  // Options are written only when a flag names one (a record without them keeps reading as the defaults).
+  if (hasOptionChanges(c.options)) next.options = applyOptions(optionsOf(cur.options), c.options)
+  const portsChanged = !samePorts(cur.ports, next.ports)
+  if (portsChanged || json(cur.hosts) !== json(next.hosts) || hasOptionChanges(c.options)) {
+    checkOptionsFit(cur.name, next.ports, next.hosts, optionsOf(next.options), true)
+  }
+  if (c.options.cert != null) checkCertExists(snap, c.options.cert)
   if (next.mode === 'replicated' && next.replicas > 0 && next.command.length === 0) {
     throw new MeshError('MESH_ERR_COMMAND_MISSING', `service ${cur.name} has no command: --replicas ${next.replicas} needs --command -- COMMAND`)
   }
-  if (!samePorts(cur.ports, next.ports) || json(cur.hosts) !== json(next.hosts)) checkPortConflicts(next, snap.services.values())
+  if (portsChanged || json(cur.hosts) !== json(next.hosts)) checkPortConflicts(next, snap.services.values())
 
   // Static endpoints: keyed by id, slots continue after the highest.
   const ops: WriteOp[] = []
@@ -147,7 +164,7 @@ export function planUpdate (snap: Snapshot, ref: string, c: Changes, values: Val
     ops.push({ type: 'task', id: t.id, value: t })
   }
 
-  const bumped = json(cur.command) !== json(next.command) || json(cur.env) !== json(next.env) || !samePorts(cur.ports, next.ports)
+  const bumped = json(cur.command) !== json(next.command) || json(cur.env) !== json(next.env) || portsChanged
   if (bumped) {
     next.version = cur.version + 1
     next.previous = asPrevious(cur)
