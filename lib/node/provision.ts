@@ -108,6 +108,25 @@ export async function setNodeRole (store: RegistryStore, node: Pick<NodeRecord, 
   }
 }
 
+/**
+ * Gives every joined node's user the rules of its role as this version
+ * defines them (new registry keys a node must read: a cluster founded by an
+ * older version gets them on its next leader). Resolves with how many users
+ * were brought in line; a node whose user is gone is left to `mesh node rm`.
+ */
+export async function refreshNodeRules (store: RegistryStore, nodes: Iterable<Pick<NodeRecord, 'id' | 'user' | 'role'>>): Promise<number> {
+  let n = 0
+  for (const node of nodes) {
+    if (node.user === undefined || node.user === '') continue
+    // SETUSER would create a user that is gone (revoked): only existing ones are redefined.
+    if (await store.redis.call('ACL', 'GETUSER', node.user) === null) continue
+    await setRules(store.redis, node.user, rulesFor(store.keys, node.role, node.id))
+    n++
+  }
+  if (n > 0) await persistUsers(store)
+  return n
+}
+
 /** Revokes a node's credential: its user is deleted (Redis closes its connections) and its report stream goes. */
 export async function revokeNode (store: RegistryStore, node: Pick<NodeRecord, 'id' | 'user'>): Promise<void> {
   const k = store.keys

@@ -26,7 +26,7 @@ import type { Keys } from './keys'
 export type Role = 'manager' | 'worker'
 
 /** A glob pattern matching `text` literally (ACL key patterns are globs). */
-function literal (text: string): string {
+export function literal (text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
 }
 

@@ -16,6 +16,8 @@
  */
 import type { NodeContext, Subsystem } from '../node/context'
 import { isMeshError } from '../errors'
+import { refreshNodeRules } from '../node/provision'
+import { describeRegistryError } from '../registry/errors'
 import { createLogger, type Logger } from '../util/log'
 import { Inbox } from './inbox'
 import { JoinDesk } from './join-desk'
@@ -61,6 +63,12 @@ export class Scheduler implements Subsystem {
       this.#monitor.start()
       this.#inbox.start()
       this.kick()
+      // Node users founded by an older version may lack read access to keys this one added.
+      refreshNodeRules(this.#ctx.store, this.#ctx.feed.state.nodes.values()).then((n) => {
+        if (n > 0) this.#log.debug('node users brought in line with this version\'s rules: %d', n)
+      }, (err: unknown) => {
+        this.#log.warn(`could not refresh the node users' Redis ACL rules: ${describeRegistryError(err)}`)
+      })
     })
     this.lease.on('lost', (reason: string) => {
       if (!this.#stopped) this.#log.warn(`${this.#ctx.node.name} stepped down as leader: ${reason}`)
