@@ -82,7 +82,9 @@ t.test('every malformed shape of every record type is rejected with a reason nam
 t.test('values out of range or outside an enumeration are rejected', async (t) => {
   const bad: Array<[RecordType, Record<string, unknown>, RegExp]> = [
     ['service', { ...VALID.service, ports: [{ published: 70000, target: 80, protocol: 'http' }] }, /ports\[0\]\.published/],
-    ['service', { ...VALID.service, ports: [{ published: 80, target: 80, protocol: 'udp' }] }, /ports\[0\]\.protocol" must be one of http, tcp/],
+    ['service', { ...VALID.service, ports: [{ published: 80, target: 80, protocol: 'sctp' }] }, /ports\[0\]\.protocol" must be one of http, tcp, https, tls, udp/],
+    ['service', { ...VALID.service, options: { backend: 'h3', cert: null, proxyProtocol: 0, redirectHttps: false } }, /options\.backend" must be one of http1, h2c, h2/],
+    ['service', { ...VALID.service, options: { backend: 'h2c', cert: null, proxyProtocol: 3, redirectHttps: false } }, /options\.proxyProtocol/],
     ['service', { ...VALID.service, update: { ...spec.update, order: 'sideways' } }, /update\.order/],
     ['service', { ...VALID.service, replicas: -1 }, /replicas/],
     ['service', { ...VALID.service, replicas: 1.5 }, /replicas/],
