@@ -142,6 +142,9 @@ async function warmDataPlane (config: Config): Promise<void> {
   }
 }
 
+/** The environment variable that tells a --workers worker its slot (0..N-1). */
+const WORKER_SLOT = 'MESH_WORKER_SLOT'
+
 /** The TLS profile HTTPS ports use (tls.minVersion, tls.ciphers; Mozilla's intermediate by default). */
 function tlsProfile (config: Config): TlsProfile {
   return { minVersion: config.tls.minVersion, ciphers: config.tls.ciphers === '' ? INTERMEDIATE.ciphers : config.tls.ciphers }
@@ -171,6 +174,8 @@ function startDataPlane (ctx: NodeContext): DataPlane {
     l7: l7Options(config),
     l4: { connectTimeout: config.tcp.connectTimeout, idleTimeout: config.tcp.idleTimeout, maxTries: config.tcp.maxTries },
     udp: { flowTimeout: config.udp.flowTimeout, maxFlows: config.udp.maxFlows },
+    // A flow must stay in one process (its endpoint, its upstream socket): with --workers, the first worker serves UDP.
+    serveUdp: !cluster.isWorker || process.env[WORKER_SLOT] === '0',
     tls: { certs, profile: tlsProfile(config), unknownName: config.tls.unknownName }
   }, passive)
   tables.on('swap', (table) => {
@@ -275,17 +280,18 @@ async function startPrimary (config: Config, joined?: JoinedIdentity): Promise<R
   await control.membership.start()
   const workers = new Set<ReturnType<typeof cluster.fork>>()
   let stopping = false
-  const fork = (): void => {
-    const w = cluster.fork()
+  // A worker keeps its slot across restarts: slot 0 alone serves UDP ports (listeners.ts).
+  const fork = (slot: number): void => {
+    const w = cluster.fork({ [WORKER_SLOT]: String(slot) })
     workers.add(w)
     w.once('exit', (code, signal) => {
       workers.delete(w)
       if (stopping) return
       log.error(`worker ${w.process.pid ?? '?'} exited (${signal ?? code}); starting another`)
-      setTimeout(fork, 500).unref()
+      setTimeout(() => { fork(slot) }, 500).unref()
     })
   }
-  for (let i = 0; i < config.node.workers; i++) fork()
+  for (let i = 0; i < config.node.workers; i++) fork(i)
   log.info(`${config.node.workers} worker processes share the listeners`)
 
   const aggregator = new AggregatorRegistry()

@@ -63,6 +63,8 @@ export interface ListenerOptions {
   maxConnections: number
   trustedProxies: readonly string[]
   udp: UdpOptions
+  /** Whether this process serves UDP ports (with --workers, one worker does: a flow must stay in one process). */
+  serveUdp: boolean
   /** HTTPS ports: the node's certificates (kept current by the node), its TLS profile and the unknown-SNI policy. */
   tls: { certs: CertStore, profile: TlsProfile, unknownName: UnknownName }
 }
@@ -106,7 +108,7 @@ export class ListenerSet {
   apply (table: RoutingTable): void {
     if (this.#closing) return
     const wanted = new Set<string>()
-    for (const entries of [table.ports, table.udp]) {
+    for (const entries of this.#options.serveUdp ? [table.ports, table.udp] : [table.ports]) {
       for (const entry of entries.values()) {
         const key = keyOf(entry.port, entry.protocol)
         wanted.add(key)
