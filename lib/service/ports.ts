@@ -90,7 +90,8 @@ export function checkOwnPorts (ports: PublishedPort[]): void {
     if (p.published === 0) continue // assigned a free port when written
     const key = `${p.published}/${portSpace(p.protocol)}`
     if (seen.has(key)) {
-      throw new MeshError('MESH_ERR_PORT_CONFLICT', `published port ${key} is given twice; publish each port once (a tcp-family port and a udp port may share a number)`)
+      const port = p.protocol === 'udp' ? key : String(p.published)
+      throw new MeshError('MESH_ERR_PORT_CONFLICT', `published port ${port} is given twice; publish each port once (a udp port may share its number with a tcp, http, https or tls one)`)
     }
     seen.add(key)
   }
@@ -108,7 +109,7 @@ function clash (port: number, a: PortClaim, pa: PublishedPort, b: PortClaim, pb:
     return `published port ${port} is already used by service ${b.name} as ${pb.protocol}; one port speaks one protocol (this one ${pa.protocol})`
   }
   if (!SHARED_BY_NAME.has(pa.protocol)) {
-    return `published port ${port}/${pa.protocol} is already used by service ${b.name} (${pb.protocol}); a ${pa.protocol} port belongs to one service`
+    return `published port ${port} is already used by service ${b.name} (${pb.protocol}); a ${pa.protocol} port belongs to one service`
   }
   if (a.hosts.length === 0 || b.hosts.length === 0) {
     const by = pa.protocol === 'tls' ? '--host names (the SNI names it answers)' : '--host names'

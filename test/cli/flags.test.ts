@@ -74,7 +74,7 @@ t.test('mesh --version, mesh help COMMAND, and --help from the flag specs', asyn
   t.match(viaHelp.stdout, /^Usage: {2}mesh service create --name NAME \[OPTIONS\] \[-- COMMAND \[ARG\.\.\.\]\]\n\nCreate a service/)
   t.match(viaHelp.stdout, /\n {2}-d, --detach +Exit immediately instead of waiting for the service to converge\n/)
   t.match(viaHelp.stdout, /\n {6}--update-order ORDER +Update order \("start-first", "stop-first"\) \(default stop-first\)\n/)
-  t.match(viaHelp.stdout, /\n {2}-p, --publish \[PUB:\]TARGET\[\/tcp\] +Publish a port on every node.* \(repeatable\)\n/)
+  t.match(viaHelp.stdout, /\n {2}-p, --publish \[PUB:\]TARGET\[\/PROTO\] +Publish a port on every node.* \(repeatable\)\n/)
   t.match((await mesh('redis://127.0.0.1:1', ['help', 'service'])).stdout, /^Usage: {2}mesh service COMMAND\n\nManage services\n\nCommands:\n {2}create {13}Create a service\n/)
   const unknown = await mesh('redis://127.0.0.1:1', ['help', 'frob'])
   t.equal(unknown.code, 2)

@@ -71,7 +71,7 @@ t.test('bad input: one clear error, non-zero exit, nothing written', async (t) =
     ['port out of range', ['--name', 'x', '--publish', '70000:80', '--endpoint', '127.0.0.1:1'], 2, /70000.*not a port/],
     ['target port zero', ['--name', 'x', '--publish', '8081:0', '--endpoint', '127.0.0.1:1'], 2, /"0" is not a port/],
     ['malformed publish', ['--name', 'x', '--publish', ':80', '--endpoint', '127.0.0.1:1'], 2, /":80" is not \[PUBLISHED:\]TARGET/],
-    ['unknown protocol', ['--name', 'x', '--publish', '8081:80/udp', '--endpoint', '127.0.0.1:1'], 2, /protocol "udp"/],
+    ['unknown protocol', ['--name', 'x', '--publish', '8081:80/sctp', '--endpoint', '127.0.0.1:1'], 2, /protocol "sctp"/],
     ['duplicate published port', ['--name', 'x', '--publish', '8081:80', '--publish', '8081:81', '--endpoint', '127.0.0.1:1'], 1, /port 8081 is given twice/],
     ['port of another service (no hosts)', ['--name', 'x', '--publish', '8080:80', '--endpoint', '127.0.0.1:1'], 1, /port 8080 is already used by service web/],
     ['host overlap on a shared port', ['--name', 'x', '--publish', '8080:80', '--host', 'web.local', '--endpoint', '127.0.0.1:1'], 1, /service web for host web\.local/],
