@@ -194,7 +194,7 @@ async function meshSetup (): Promise<string | null> {
   try {
     redis = await startRedis(LOAD_CPU)
     const eps = BACKENDS.flatMap((b) => ['--endpoint', b])
-    await meshCli(['init'], redis.url) // found the cluster (its epoch): nodes and the CLI only join one
+    await meshCli(['init', '--registry-only'], redis.url) // found the cluster (its epoch) alone: the bench starts its nodes itself
     await meshCli(['service', 'create', '--name', 'web', '--publish', '8080:80', ...eps], redis.url)
     await meshCli(['service', 'create', '--name', 'tcp', '--publish', '7000:7000/tcp', ...eps], redis.url)
     return null

@@ -19,8 +19,15 @@
  *   health-down   health(B)=unhealthy                     -> until A answers twice in a row
  *   health-up     health(B)=healthy                       -> until B answers
  *   remove        delete task B and health(B)             -> until A answers twice in a row
+ *   cert          the certificate of an https port replaced (mesh:certs) -> until a new TLS
+ *                 handshake presents it (one handshake after another on loopback)
  */
 import http from 'node:http'
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { connect as tlsConnect } from 'node:tls'
 import { debuglog } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import path from 'node:path'
@@ -46,7 +53,7 @@ const A = { host: '127.0.0.71', port: 9001, name: 'A' }
 const B = { host: '127.0.0.72', port: 9001, name: 'B' }
 const PREFIX = 'mesh:'
 const debug = debuglog('mesh:bench')
-const KINDS = ['add', 'health-down', 'health-up', 'remove'] as const
+const KINDS = ['add', 'health-down', 'health-up', 'remove', 'cert'] as const
 type Kind = typeof KINDS[number]
 
 interface Stats { n: number, failed: number, p50: number, p99: number, max: number, mean: number }
@@ -109,6 +116,36 @@ async function probed (before: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Number.isNaN(before) ? 300 : 50))
 }
 
+/** Two certificates for the same name (the trials alternate them), PEM. */
+function makeCerts (): Array<{ cert: string, key: string, serial: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mesh-prop-certs-'))
+  try {
+    return ['one', 'two'].map((n) => {
+      const key = path.join(dir, `${n}.key`)
+      const cert = path.join(dir, `${n}.crt`)
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+        '-days', '2', '-subj', '/CN=prop.example', '-addext', 'subjectAltName=DNS:prop.example'], { stdio: 'ignore' })
+      const pem = readFileSync(cert, 'utf8')
+      return { cert: pem, key: readFileSync(key, 'utf8'), serial: new X509Certificate(pem).serialNumber }
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The serial of the certificate a new handshake gets, or null. */
+function handshake (port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host: NODE_ADDR, port, servername: 'prop.example', rejectUnauthorized: false, session: undefined }, () => {
+      const serial = (s.getPeerX509Certificate() as X509Certificate | undefined)?.serialNumber ?? null
+      s.destroy()
+      resolve(serial)
+    })
+    s.setTimeout(1000, () => { s.destroy(); resolve(null) })
+    s.once('error', () => { resolve(null) })
+  })
+}
+
 const health = (status: 'healthy' | 'unhealthy'): HealthRecord => ({ v: 1, status, at: Date.now(), by: 'bench', detail: 'bench' })
 
 async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, Stats>, writeAck: Stats }> {
@@ -116,7 +153,7 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
   const { client, store } = await openStore(redis.url, PREFIX)
   let node: Proc | null = null
   try {
-    await meshCli(['init'], redis.url) // found the cluster (its epoch): nodes and the CLI only join one
+    await meshCli(['init', '--registry-only'], redis.url) // found the cluster (its epoch) alone: the bench starts its nodes itself
     // Template through the CLI, so the bench follows whatever records it writes.
     await meshCli(['service', 'create', '--name', 'p0', '--publish', `${BASE_PORT}:80`, '--endpoint', `${A.host}:${A.port}`], redis.url)
     const snap = await store.snapshot()
@@ -146,6 +183,13 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
         { type: 'task', id: task.id, value: task }, { type: 'health', id: task.id, value: health('healthy') })
       if (ops.length >= 300) await flush()
     }
+    // One https service on the next port, its certificate replaced by the `cert` trials.
+    const certs = makeCerts()
+    const tlsPort = BASE_PORT + n
+    const tlsSpec: ServiceSpec = { ...tmplSpec, id: newId(), name: 'tlsprop', ports: [{ published: tlsPort, target: 80, protocol: 'https' }], options: { backend: 'http1', cert: 'prop', proxyProtocol: 0, redirectHttps: false } }
+    const tlsTask: TaskRecord = { ...tmplTask, id: staticTaskId(tlsSpec.id, A.host, A.port), serviceId: tlsSpec.id, service: tlsSpec.name }
+    const certOp = (i: number): WriteOp => ({ type: 'cert', id: 'prop', value: { v: 1, name: 'prop', cert: certs[i].cert, key: certs[i].key, createdAt: Date.now(), updatedAt: Date.now() } })
+    ops.push({ type: 'service', id: tlsSpec.name, value: tlsSpec }, { type: 'task', id: tlsTask.id, value: tlsTask }, certOp(0))
     await flush()
 
     node = startMeshNode({ name: 'prop', advertise: NODE_ADDR, admin: ADMIN, redisUrl: redis.url, cpu: '0' })
@@ -154,8 +198,9 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
     // Let start-up work finish (first probes of every endpoint, metrics set-up): steady state is measured.
     await new Promise((resolve) => setTimeout(resolve, SETTLE))
 
-    const samples: Record<Kind, number[]> = { add: [], 'health-down': [], 'health-up': [], remove: [] }
-    const failed: Record<Kind, number> = { add: 0, 'health-down': 0, 'health-up': 0, remove: 0 }
+    const samples: Record<Kind, number[]> = { add: [], 'health-down': [], 'health-up': [], remove: [], cert: [] }
+    const failed: Record<Kind, number> = { add: 0, 'health-down': 0, 'health-up': 0, remove: 0, cert: 0 }
+    await waitForPort(NODE_ADDR, tlsPort, 30_000, node)
     const acks: number[] = []
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     for (let k = 0; k < TRIALS; k++) {
@@ -181,6 +226,17 @@ async function runCount (n: number): Promise<{ n: number, stats: Record<Kind, St
         // finished would be overridden by it (correctly). Wait for it, outside the timed part.
         if (step.kind === 'add') await probed(probesBefore)
       }
+      // The certificate: replaced, then new handshakes until one presents it.
+      const next = (k + 1) % 2
+      const t0 = performance.now()
+      await store.write([certOp(next)])
+      acks.push(performance.now() - t0)
+      let seen: number | null = null
+      while (performance.now() < t0 + TIMEOUT) {
+        if (await handshake(tlsPort) === certs[next].serial) { seen = performance.now(); break }
+      }
+      if (seen === null) failed.cert++
+      else samples.cert.push(seen - t0)
       if (node.exitCode() !== undefined) throw new Error(`node exited during the trials:\n${node.tail()}`)
     }
     agent.destroy()

@@ -70,7 +70,7 @@ async function main (): Promise<void> {
   let node: Proc | null = null
   try {
     const eps = BACKENDS.flatMap((b) => ['--endpoint', b])
-    await meshCli(['init'], redis.url) // found the cluster (its epoch): nodes and the CLI only join one
+    await meshCli(['init', '--registry-only'], redis.url) // found the cluster (its epoch) alone: the bench starts its nodes itself
     await meshCli(['service', 'create', '--name', 'web', '--publish', '8080:80', ...eps], redis.url)
     await meshCli(['service', 'create', '--name', 'churn', '--publish', '8081:80', '--endpoint', BACKENDS[0]], redis.url)
     // --expose-gc: the churn leak check reads the heap after a full GC (POST /debug/gc).
