@@ -17,13 +17,14 @@ export interface Candidate { value: string, description: string }
 type Loader = (words: string) => { SPEC?: CommandSpec }
 
 /** Names from the registry for a positional that wants them. */
-type Names = (kind: 'service' | 'node', redis: string | undefined) => Promise<string[]>
+type Names = (kind: 'service' | 'node' | 'cert', redis: string | undefined) => Promise<string[]>
 
-/** Service or node names from the registry the command would use; [] when it does not answer within 1 s. */
+/** Service, node or certificate names from the registry the command would use; [] when it does not answer within 1 s. */
 export const registryNames: Names = async (kind, redis) => {
   try {
     const config = localConfig(process.cwd(), { overrides: { ...(redis !== undefined ? { 'redis.url': redis } : {}), 'redis.connectTimeout': '1s' } })
     const snap = await withSession(config, async (s) => await s.store.snapshot())
+    if (kind === 'cert') return [...snap.parts.certs.keys()].sort()
     return kind === 'service' ? [...snap.services.keys()].sort() : [...snap.nodes.values()].map((n) => n.name).sort()
   } catch {
     return []
@@ -112,6 +113,7 @@ export async function candidates (words: string[], load: Loader, names: Names = 
   if (/SERVICE=REPLICAS/.test(what)) return filter((await names('service', redis)).map((n) => ({ value: `${n}=`, description: 'service' })))
   if (/service/.test(what)) return filter((await names('service', redis)).map((n) => ({ value: n, description: 'service' })))
   if (/node/.test(what)) return filter((await names('node', redis)).map((n) => ({ value: n, description: 'node' })))
+  if (/certificate/.test(what) && words2 !== 'cert create') return filter((await names('cert', redis)).map((n) => ({ value: n, description: 'certificate' })))
   return []
 }
 
