@@ -76,7 +76,7 @@ t.test('a password-protected registry: the password shows nowhere', async (t) =>
   const unreachable = await run(['service', 'ls', '--redis', `redis://:${password}@127.0.0.1:1`])
   t.match(unreachable, { code: 1, stderr: /cannot reach the registry at redis:\/\/:\*\*\*@127\.0\.0\.1:1/ })
   const malformed = await run(['service', 'ls'], { MESH_REDIS_URL: `redis://:${password}@bad host:1` })
-  t.match(malformed, { code: 1, stderr: /config key redis\.url: .*\*\*\*/ })
+  t.match(malformed, { code: 2, stderr: /config key redis\.url: .*\*\*\*/ })
   const wrong = await run(['service', 'ls'], { MESH_REDIS_URL: `redis://:not-${password}@127.0.0.1:${redisPort}` })
   t.equal(wrong.code, 1, 'a wrong password is refused')
 
