@@ -126,7 +126,9 @@ function clash (port: number, a: PortClaim, pa: PublishedPort, b: PortClaim, pb:
 /** Refuses `claim` (MESH_ERR_PORT_CONFLICT) if it collides with any other service. */
 export function checkPortConflicts (claim: PortClaim, services: Iterable<ServiceSpec>): void {
   checkOwnPorts(claim.ports)
-  for (const other of services) {
+  // Oldest first, as the nodes' tables give a contested port to the first-created service: the message names that one.
+  const others = [...services].sort((a, b) => (a.createdAt - b.createdAt) || (a.name < b.name ? -1 : 1))
+  for (const other of others) {
     if (other.name === claim.name) continue
     for (const mine of claim.ports) {
       const theirs = other.ports.find((p) => sameListener(p, mine))

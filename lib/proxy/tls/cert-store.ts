@@ -34,6 +34,14 @@ export const INTERMEDIATE: TlsProfile = {
     'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305'
 }
 
+/**
+ * The TLS session id context every node uses. Node's default is a hash of
+ * the process's command line, which differs from node to node (--name): a
+ * session from one node would not resume on another even with the shared
+ * ticket keys.
+ */
+export const SESSION_ID_CONTEXT = 'routemesh-https-v1'
+
 interface Loaded { digest: string, record: CertRecord, readonly context: SecureContext, readonly names: string[] }
 
 /** The DNS names a certificate is for (SAN DNS entries, else the subject CN), lower-cased. */
@@ -72,6 +80,7 @@ export class CertStore {
       minVersion: this.#profile.minVersion,
       ciphers: this.#profile.ciphers,
       ecdhCurve: 'X25519:prime256v1:secp384r1',
+      sessionIdContext: SESSION_ID_CONTEXT,
       ...(this.#ticketKeys !== null ? { ticketKeys: this.#ticketKeys } : {})
     }
   }

@@ -9,7 +9,7 @@
  */
 import { createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls'
 import { createLogger } from '../../util/log'
-import type { CertStore, TlsProfile } from './cert-store'
+import { SESSION_ID_CONTEXT, type CertStore, type TlsProfile } from './cert-store'
 
 const log = createLogger('tls')
 
@@ -42,6 +42,7 @@ export class TlsFront {
       minVersion: port.profile.minVersion,
       ciphers: port.profile.ciphers,
       ecdhCurve: 'X25519:prime256v1:secp384r1',
+      sessionIdContext: SESSION_ID_CONTEXT,
       ...(port.certs.ticketKeys !== null ? { ticketKeys: port.certs.ticketKeys } : {}),
       SNICallback: (servername, cb) => { this.#sni(servername, cb) }
     }, onSecure)
