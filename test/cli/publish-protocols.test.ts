@@ -59,6 +59,8 @@ t.test('publish protocols and route options', async (t) => {
   t.match(ls, /^pass1 \*:8443->443\/tls \| L4$/m)
   t.match(ls, /^u1 \*:5353->53\/udp \| L4$/m)
   t.match(ls, /^t1 \*:5353->53\/tcp \| L4$/m)
+  // service ps: where the endpoint listens, over UDP and TCP alike.
+  t.equal(await ok(['service', 'ps', 'dns', '--format', '{{.Ports}}']), '127.0.0.41:53->53/udp, 127.0.0.41:53->53/tcp\n', 'ps shows 53/udp and 53/tcp')
 
   // inspect shows the options; a record written before options existed shows the defaults.
   const inspected = JSON.parse(await ok(['service', 'inspect', 'web'])) as Array<Record<string, unknown>>

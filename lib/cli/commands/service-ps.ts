@@ -81,8 +81,12 @@ function commandOf (r: PsRow): string {
 function portsOf (r: PsRow): string {
   const t = r.task
   if (t.host === '' || t.port === 0 || (!t.static && !isActiveState(t.state))) return ''
-  const targets = [...new Set(r.spec.ports.map((p) => p.target))]
-  return targets.map((target) => `${t.host}:${taskPort(t, target)}->${target}/tcp`).join(', ')
+  // A target is listened on over TCP, over UDP, or both (docker's NNN/tcp, NNN/udp).
+  const targets = [...new Set(r.spec.ports.map((p) => `${p.target}/${p.protocol === 'udp' ? 'udp' : 'tcp'}`))]
+  return targets.map((tp) => {
+    const target = Number(tp.slice(0, tp.indexOf('/')))
+    return `${t.host}:${taskPort(t, target)}->${tp}`
+  }).join(', ')
 }
 
 export function psColumns (snap: Snapshot, trunc: boolean, now = Date.now()): Array<Column<PsRow>> {
