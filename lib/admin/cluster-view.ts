@@ -40,6 +40,8 @@ export interface ServiceRow {
   /** `*:8080->80/http`, `*:5432->5432/tcp` */
   ports: string[]
   hosts: string[]
+  /** The certificate its https ports present by default (--cert), '' when none: a name, never the certificate. */
+  cert: string
   /** `http /healthz`, `tcp`, or '' without an active check. */
   check: string
   version: number
@@ -117,6 +119,7 @@ function serviceRow (svc: ServiceSpec, tasks: TaskRecord[], eligibleNodes: numbe
     running,
     ports: svc.ports.map((p) => `*:${p.published}->${p.target}/${p.protocol}`),
     hosts: svc.hosts,
+    cert: svc.options?.cert ?? '',
     check,
     version: svc.version,
     updateState: svc.updateState,

@@ -46,6 +46,14 @@ t.test('a rolling update shows per slot whether the new version runs there', asy
   t.notOk(JSON.stringify(view).includes('hunter2'), "neither the service's env nor its command reach the page")
 })
 
+t.test('an https service shows its ports with their protocol and the name of its certificate, never the certificate', async (t) => {
+  const svc = service({ ports: [{ published: 443, target: 80, protocol: 'https' }, { published: 53, target: 53, protocol: 'udp' }], options: { backend: 'http1', cert: 'site', proxyProtocol: 0, redirectHttps: false } })
+  const state: ClusterState = { epoch: 'e', rev: 1, services: new Map([['web', svc]]), nodes: new Map([['n1', node]]), alive: new Set(['n1']), tasks: new Map(), health: new Map() }
+  const [web] = clusterView(state, 'n1', 'n1').services
+  t.same([web.ports, web.cert], [['*:443->80/https', '*:53->53/udp'], 'site'])
+  t.equal(clusterView({ ...state, services: new Map([['web', service({})]]) }, 'n1', 'n1').services[0].cert, '', 'no --cert: empty')
+})
+
 t.test('health: a task that failed is unhealthy whatever comes next; a dead node makes its tasks unreachable', async (t) => {
   const state: ClusterState = {
     epoch: 'e', rev: 3, services: new Map([['web', service({ health: null, updateState: 'completed' })]]), nodes: new Map([['n1', node]]), alive: new Set(),

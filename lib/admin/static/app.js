@@ -105,7 +105,7 @@
     cell(row, 1, s.mode)
     cell(row, 2, s.running + '/' + s.desired, s.running < s.desired ? 'warn' : 'ok')
     cell(row, 3, s.ports.join(', '))
-    cell(row, 4, s.hosts.join(', '))
+    cell(row, 4, s.hosts.join(', ') + (s.cert ? (s.hosts.length > 0 ? ' · ' : '') + 'cert ' + s.cert : ''))
     cell(row, 5, s.check)
     var updated = 0
     for (var i = 0; i < s.slots.length; i++) if (s.slots[i].state === 'updated') updated++
