@@ -12,12 +12,13 @@ import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, type TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import { Backend } from '../helpers/backend'
 import { MeshNode } from '../helpers/mesh'
 import { loopback } from '../helpers/ports'
 import { TestRedis } from '../helpers/redis'
 import { makeCerts } from '../helpers/tls-certs'
+import { bodyOf, getOnTls, handshake, type Hello } from '../helpers/tls-client'
 import { waitFor } from '../helpers/wait'
 import { RegistryStore } from '../../lib/registry/store'
 import { dump, mesh, meshAll } from './mesh'
@@ -203,34 +204,11 @@ t.test('cert commands: bad input', async (t) => {
   t.equal(await dump(redis), before, 'registry unchanged by every bad command')
 })
 
-interface Hello { fingerprint: string, socket: TLSSocket }
+const hello = async (host: string, port: number, servername: string): Promise<Hello> => await handshake(host, port, servername)
 
-async function hello (host: string, port: number, servername: string): Promise<Hello> {
-  return await new Promise((resolve, reject) => {
-    const s = connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
-      resolve({ fingerprint: (s.getPeerX509Certificate() as X509Certificate | undefined)?.fingerprint256 ?? '', socket: s })
-    })
-    s.once('error', reject)
-  })
-}
-
-/** One GET on an open TLS socket (keep-alive); resolves with the body. */
+/** One GET / on an open TLS socket (keep-alive); resolves with the body. */
 async function get (s: TLSSocket, host: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    let out = ''
-    const onData = (d: Buffer): void => {
-      out += d.toString('latin1')
-      const head = out.indexOf('\r\n\r\n')
-      const len = /content-length: (\d+)/i.exec(out)
-      if (head !== -1 && len !== null && out.length >= head + 4 + Number(len[1])) {
-        s.off('data', onData)
-        resolve(out.slice(head + 4))
-      }
-    }
-    s.on('data', onData)
-    s.once('error', reject)
-    s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
-  })
+  return bodyOf(await getOnTls(s, host, '/'))
 }
 
 t.test('a node serves the https port with the created certificate, and the replaced one after cert update', async (t) => {

@@ -10,56 +10,27 @@
  * (`--proxy-protocol 2`) naming the real client; `--redirect-https`.
  */
 import t from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer as createTcpServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, createServer as createTlsServer, type TLSSocket } from 'node:tls'
+import { connect, createServer as createTlsServer } from 'node:tls'
 import { Client, Server, ServerCredentials, credentials, Metadata, type ServiceDefinition, type ServerUnaryCall, type sendUnaryData, type ServerDuplexStream } from '@grpc/grpc-js'
 import { httpGet, mesh, meshOk } from '../helpers/mesh'
+import { getOnTls, handshake, selfSigned } from '../helpers/tls-client'
 import { freePort, loopback } from '../helpers/ports'
 import { meshScenario } from '../helpers/scenario'
 import { waitFor } from '../helpers/wait'
 
 function makeCert (dir: string, name: string, cn: string, sans: string[]): { cert: string, key: string } {
-  const key = join(dir, `${name}.key`)
-  const cert = join(dir, `${name}.crt`)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '2', '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`], { stdio: 'ignore' })
-  return { cert, key }
+  const c = selfSigned(dir, name, cn, sans)
+  return { cert: c.certFile, key: c.keyFile }
 }
-
-interface Hello { serial: string, cn: string, alpn: string | false | null, reused: boolean, socket: TLSSocket, ticket: Promise<Buffer> }
-
-async function hello (host: string, port: number, servername: string, o: { alpn?: string[], session?: Buffer } = {}): Promise<Hello> {
-  return await new Promise((resolve, reject) => {
-    const s = connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: o.alpn ?? ['http/1.1'], session: o.session }, () => {
-      const peer = s.getPeerX509Certificate() as X509Certificate | undefined
-      resolve({ serial: peer?.serialNumber ?? '', cn: /CN=([^\n]+)/.exec(peer?.subject ?? '')?.[1] ?? '', alpn: s.alpnProtocol, reused: s.isSessionReused(), socket: s, ticket })
-    })
-    const ticket = new Promise<Buffer>((resolve) => { s.once('session', resolve) })
-    s.once('error', reject)
-  })
-}
-
-/** One HTTP/1.1 exchange on an open TLS connection: the raw response. */
-async function exchange (s: TLSSocket, host: string, path: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    let out = ''
-    const onData = (d: Buffer): void => {
-      out += d.toString('latin1')
-      const head = out.indexOf('\r\n\r\n')
-      const len = /content-length: (\d+)/i.exec(out)
-      if (head !== -1 && len !== null && out.length >= head + 4 + Number(len[1])) { s.off('data', onData); resolve(out) }
-    }
-    s.on('data', onData)
-    s.once('error', reject)
-    s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
-  })
-}
+const hello = handshake
+const exchange = getOnTls
 
 async function curl (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   return await new Promise((resolve) => {

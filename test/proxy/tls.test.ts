@@ -8,53 +8,22 @@
  * another node sharing the cluster's ticket keys.
  */
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { randomBytes, X509Certificate } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { connect as h2connect } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, type TLSSocket } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import { Backend } from '../helpers/backend'
 import { l7Listener, route } from '../helpers/listener'
 import { loopback } from '../helpers/ports'
 import { CertStore, INTERMEDIATE, type CertRecord } from '../../lib/proxy/tls/cert-store'
+import { getOnTls, handshake, selfSigned } from '../helpers/tls-client'
 import type { TlsPort } from '../../lib/proxy/tls/tls-front'
 
-function makeCert (dir: string, name: string, cn: string, sans: string[]): CertRecord {
-  const key = join(dir, `${name}.key`)
-  const cert = join(dir, `${name}.crt`)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '2', '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`], { stdio: 'ignore' })
-  return { name, cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') }
-}
-
-interface Hello { cn: string, serial: string, alpn: string | false | null, reused: boolean, socket: TLSSocket, ticket: Promise<Buffer> }
-
-async function hello (host: string, port: number, servername: string | undefined, o: { alpn?: string[], session?: Buffer } = {}): Promise<Hello> {
-  return await new Promise((resolve, reject) => {
-    const s = connect({ host, port, servername, rejectUnauthorized: false, ALPNProtocols: o.alpn ?? ['http/1.1'], session: o.session }, () => {
-      const peer = s.getPeerX509Certificate() as X509Certificate | undefined // none on a resumed session
-      resolve({ cn: /CN=([^\n]+)/.exec(peer?.subject ?? '')?.[1] ?? '', serial: peer?.serialNumber ?? '', alpn: s.alpnProtocol, reused: s.isSessionReused(), socket: s, ticket })
-    })
-    const ticket = new Promise<Buffer>((resolve) => { s.once('session', resolve) })
-    s.on('error', reject)
-  })
-}
-
-async function get (s: TLSSocket, path: string): Promise<string> {
-  return await new Promise((resolve) => {
-    let out = ''
-    const onData = (d: Buffer): void => {
-      out += d.toString('latin1')
-      const head = out.indexOf('\r\n\r\n')
-      const len = /content-length: (\d+)/i.exec(out)
-      if (head !== -1 && len !== null && out.length >= head + 4 + Number(len[1])) { s.off('data', onData); resolve(out) }
-    }
-    s.on('data', onData)
-    s.write(`GET ${path} HTTP/1.1\r\nHost: a.example\r\n\r\n`)
-  })
-}
+const makeCert = (dir: string, name: string, cn: string, sans: string[]): CertRecord => selfSigned(dir, name, cn, sans).record
+const hello = handshake
+const get = async (s: TLSSocket, path: string): Promise<string> => await getOnTls(s, 'a.example', path)
 
 t.test('TLS termination', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-tls-'))

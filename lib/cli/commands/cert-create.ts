@@ -5,13 +5,10 @@
  * (cert/cert-files.ts); the first certificate also creates the cluster's TLS
  * ticket keys, in the same write. Prints NAME.
  */
-import { readCertPair } from '../../cert/cert-files'
-import { certRecord, certWriteOps } from '../../cert/cert-write'
+import { certRecord } from '../../cert/cert-write'
 import { MeshError } from '../../errors'
-import { certName } from '../../service/route-options'
-import { writeChecked } from '../../service/write'
-import { cliConfig, parseFlags, str, usageError, type CommandSpec, type Options } from '../flags'
-import { withSession } from '../registry-session'
+import { runCertWrite } from '../cert-write-command'
+import type { CommandSpec, Options } from '../flags'
 
 export const CERT_FILE_OPTIONS: Options = {
   cert: { type: 'string', value: 'FILE', description: 'PEM file of the certificate chain, leaf first' },
@@ -28,23 +25,10 @@ export const SPEC: CommandSpec = {
 }
 
 export async function run (argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, SPEC)
-  if (parsed === null) return 0
-  const name = certName(parsed.positionals[0], 'certificate name')
-  const certPath = str(parsed.values, 'cert')
-  const keyPath = str(parsed.values, 'key')
-  if (certPath === undefined || keyPath === undefined) throw usageError(SPEC, `missing ${certPath === undefined ? '--cert FILE' : '--key FILE'}`)
-  const pair = readCertPair(certPath, keyPath)
-  const config = cliConfig(parsed.values)
-  await withSession(config, async (session) => {
-    await writeChecked(session.store, (snap) => {
-      if (snap.parts.certs.has(name)) {
-        throw new MeshError('MESH_ERR_CERT_EXISTS', `certificate ${name} already exists; replace it with mesh cert update ${name} --cert FILE --key FILE, or pick another name`)
-      }
-      const now = Date.now()
-      return { ops: certWriteOps(snap, certRecord(name, pair, now, now), now), result: undefined }
-    })
+  return await runCertWrite(argv, SPEC, (snap, name, pair, now) => {
+    if (snap.parts.certs.has(name)) {
+      throw new MeshError('MESH_ERR_CERT_EXISTS', `certificate ${name} already exists; replace it with mesh cert update ${name} --cert FILE --key FILE, or pick another name`)
+    }
+    return certRecord(name, pair, now, now)
   })
-  process.stdout.write(`${name}\n`)
-  return 0
 }
