@@ -5,7 +5,7 @@
  *
  *   npm run bench:protocols -- [--duration 5] [--warmup 1] [--connections 64] [--handshake-seconds 3] [--handshake-clients 2]
  *                              [--h2-connections 8] [--h2-streams 8] [--udp-flows 64] [--udp-rate 20000[,40000]]
- *                              [--udp-size 64] [--only https,h2,udp] [--rounds 1]
+ *                              [--udp-size 64] [--only https,h2,udp] [--rounds 1] [--retries 2] [--max-noise 10]
  *
  * Layout (all loopback): HTTP backends 127.0.0.91-93:9001 and UDP echo
  * 127.0.0.91-93:5300 (one process), Redis and every load tool on CPU 1;
@@ -22,8 +22,10 @@
  * (wrk, `Connection: close`), serial handshakes with `openssl s_time` (full,
  * then resumed by ticket), HTTP/2 (h2load). Per UDP target: echo load at each
  * rate. CPU from /proc/PID/stat of the proxy's process tree around each
- * measured run. Each round starts every proxy fresh; rounds alternate the
- * order; the table uses medians. PASS/FAIL lines never change the exit code.
+ * measured run. A row measured while other work used more than --max-noise
+ * % of CPU 0 is measured again (--retries times at most), the quietest kept.
+ * Each round starts every proxy fresh; rounds alternate the order; the table
+ * uses medians. PASS/FAIL lines never change the exit code.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -58,6 +60,8 @@ const UDP_RATES = args.get('udp-rate', '20000').split(',').map((r) => {
 })
 const UDP_SIZE = args.num('udp-size', 64)
 const ROUNDS = Math.max(1, Math.floor(args.num('rounds', 1)))
+const RETRIES = Math.max(0, Math.floor(args.num('retries', 2)))
+const MAX_NOISE = args.num('max-noise', 10) / 100
 const ONLY = new Set(args.get('only', 'https,h2,udp').split(','))
 for (const o of ONLY) if (!['https', 'h2', 'udp'].includes(o)) throw new Error(`--only: unknown row "${o}" (https, h2, udp)`)
 
@@ -92,6 +96,8 @@ interface Row {
   cpuUs?: number
   /** Share of CPU 0 used by anything but the proxy during the measured run. */
   noise?: number
+  /** Measurements made of this row (a noisy one is measured again, --retries). */
+  attempts?: number
   loadAvg?: number
   rss?: number
   errors?: number
@@ -236,22 +242,24 @@ async function tlsRows (t: TlsTarget, probes: Map<string, TlsInfo>): Promise<Row
     probes.set(t.name, await tlsProbe(t.host, t.port, CERT_HOST))
     const base = (kind: Kind): Row => ({ kind, proxy: t.name, loadAvg: loadAverage() })
     for (const kind of kinds) {
-      if (kind === 'https keep-alive' || kind === 'https close') {
-        const close = kind === 'https close'
-        if (WARMUP > 0) await runLoad({ url, connections: CONNECTIONS, seconds: WARMUP, close, cpu: LOAD_CPU })
-        const m = await measured(p, () => runLoad({ url, connections: CONNECTIONS, seconds: DURATION, close, cpu: LOAD_CPU }), (r) => r.requests)
-        rows.push({ ...base(kind), ops: m.r.requests, perSec: m.r.rps, p50: m.r.p50, p99: m.r.p99, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, errors: m.r.errors, errorDetail: m.r.errorDetail !== '' ? m.r.errorDetail : undefined })
-      } else if (kind === 'handshake new' || kind === 'handshake resumed') {
-        const mode = kind === 'handshake new' ? 'new' : 'reuse'
-        const m = await measured(p, () => sTime(t.host, t.port, mode, HS_SECONDS, HS_CLIENTS, LOAD_CPU), (r) => r.connections)
-        rows.push({ ...base(kind), ops: m.r.connections, perSec: m.r.rate, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, resumed: mode === 'reuse' && m.r.connections > 0 ? m.r.resumed / m.r.connections : undefined })
-      } else {
+      const proc = p
+      rows.push(await quietest(async () => {
+        if (kind === 'https keep-alive' || kind === 'https close') {
+          const close = kind === 'https close'
+          if (WARMUP > 0) await runLoad({ url, connections: CONNECTIONS, seconds: WARMUP, close, cpu: LOAD_CPU })
+          const m = await measured(proc, () => runLoad({ url, connections: CONNECTIONS, seconds: DURATION, close, cpu: LOAD_CPU }), (r) => r.requests)
+          return { ...base(kind), ops: m.r.requests, perSec: m.r.rps, p50: m.r.p50, p99: m.r.p99, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, errors: m.r.errors, errorDetail: m.r.errorDetail !== '' ? m.r.errorDetail : undefined }
+        } else if (kind === 'handshake new' || kind === 'handshake resumed') {
+          const mode = kind === 'handshake new' ? 'new' : 'reuse'
+          const m = await measured(proc, () => sTime(t.host, t.port, mode, HS_SECONDS, HS_CLIENTS, LOAD_CPU), (r) => r.connections)
+          return { ...base(kind), ops: m.r.connections, perSec: m.r.rate, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, resumed: mode === 'reuse' && m.r.connections > 0 ? m.r.resumed / m.r.connections : undefined }
+        }
         const o = { connections: H2_CONNS, streams: H2_STREAMS, cpu: LOAD_CPU, logDir: tmpDir() }
         if (WARMUP > 0) await h2load(url, { ...o, seconds: WARMUP })
-        const m = await measured(p, () => h2load(url, { ...o, seconds: DURATION }), (r) => r.requests)
+        const m = await measured(proc, () => h2load(url, { ...o, seconds: DURATION }), (r) => r.requests)
         const notH2 = m.r.protocol !== 'h2' ? `h2load negotiated "${m.r.protocol}", not h2` : undefined
-        rows.push({ ...base(kind), ops: m.r.requests, perSec: m.r.rps, p50: m.r.p50, p99: m.r.p99, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, errors: m.r.errors, errorDetail: [m.r.errorDetail, notH2].filter((x) => x !== undefined && x !== '').join('; ') || undefined })
-      }
+        return { ...base(kind), ops: m.r.requests, perSec: m.r.rps, p50: m.r.p50, p99: m.r.p99, cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, errors: m.r.errors, errorDetail: [m.r.errorDetail, notH2].filter((x) => x !== undefined && x !== '').join('; ') || undefined }
+      }))
       if (p.exitCode() !== undefined) throw new Error(`${t.name} exited during the run:\n${p.tail()}`)
     }
     return rows
@@ -277,12 +285,15 @@ async function udpRows (t: UdpTarget): Promise<Row[]> {
     const target = `${t.host}:${t.port}`
     for (const rate of UDP_RATES) {
       const o = { target, flows: UDP_FLOWS, rate, size: UDP_SIZE, bind: UDP_CLIENT, cpu: LOAD_CPU }
-      if (WARMUP > 0) await runUdpLoad({ ...o, seconds: WARMUP, drainMs: 300 })
-      const m = await measured(p, () => runUdpLoad({ ...o, seconds: DURATION }), (r) => r.received)
-      rows.push({
-        kind: 'udp', proxy: t.name, offered: rate, loadAvg: loadAverage(), ops: m.r.received, perSec: m.r.rate, p50: m.r.p50, p99: m.r.p99,
-        cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, sent: m.r.sent, lossPct: m.r.sent > 0 ? 100 * m.r.lost / m.r.sent : undefined, misdelivered: m.r.misdelivered, stale: m.r.stale
-      })
+      const proc = p
+      rows.push(await quietest(async () => {
+        if (WARMUP > 0) await runUdpLoad({ ...o, seconds: WARMUP, drainMs: 300 })
+        const m = await measured(proc, () => runUdpLoad({ ...o, seconds: DURATION }), (r) => r.received)
+        return {
+          kind: 'udp', proxy: t.name, offered: rate, loadAvg: loadAverage(), ops: m.r.received, perSec: m.r.rate, p50: m.r.p50, p99: m.r.p99,
+          cpuUs: m.cpuUs, noise: m.noise, rss: m.rss, sent: m.r.sent, lossPct: m.r.sent > 0 ? 100 * m.r.lost / m.r.sent : undefined, misdelivered: m.r.misdelivered, stale: m.r.stale
+        }
+      }))
       if (p !== null && p.exitCode() !== undefined) throw new Error(`${t.name} exited during the run:\n${p.tail()}`)
     }
     return rows
@@ -294,6 +305,21 @@ async function udpRows (t: UdpTarget): Promise<Row[]> {
   } finally {
     if (p !== null) await stopProc(p)
   }
+}
+
+/**
+ * Measures a row up to 1 + --retries times while CPU 0 was busier than
+ * --max-noise with other work (noise inflates CPU per op: 28.9 vs 41.9 us
+ * for the same haproxy row at 7 % and 84 % noise); keeps the quietest.
+ */
+async function quietest (measure: () => Promise<Row>): Promise<Row> {
+  let best: Row | null = null
+  for (let attempt = 1; attempt <= 1 + RETRIES; attempt++) {
+    const row = { ...await measure(), attempts: attempt }
+    if (best === null || (row.noise ?? 0) < (best.noise ?? 0)) best = row
+    if ((row.noise ?? 0) <= MAX_NOISE) break
+  }
+  return best as Row
 }
 
 /** Resolves once the UDP port echoes one datagram (bounded). */
@@ -337,34 +363,55 @@ function medianRows (rounds: Row[][]): Row[] {
   })
 }
 
-function verdicts (rows: Row[]): { verdicts: Verdict[], ratios: Array<Record<string, unknown>> } {
-  const find = (kind: Kind, proxy: string, offered?: number): Row | undefined =>
-    rows.find((r) => r.kind === kind && r.proxy === proxy && r.offered === offered && r.skipped === undefined && r.error === undefined)
+/**
+ * The targets: routemesh against a baseline, CPU per op. With several rounds
+ * the ratio is the median of the per-round ratios (each round's two rows ran
+ * minutes apart at most, under the same machine load), every round's shown.
+ */
+function verdicts (rows: Row[], rounds: Row[][]): { verdicts: Verdict[], ratios: Array<Record<string, unknown>> } {
+  const findIn = (set: Row[], kind: Kind, proxy: string, offered?: number): Row | undefined =>
+    set.find((r) => r.kind === kind && r.proxy === proxy && r.offered === offered && r.skipped === undefined && r.error === undefined)
+  const find = (kind: Kind, proxy: string, offered?: number): Row | undefined => findIn(rows, kind, proxy, offered)
   const out: Verdict[] = []
+  /** routemesh CPU / baseline CPU, per round; the median of them, or of the medians' ratio with one round. */
+  const paired = (kind: Kind, base: string, offered?: number): { ratio: number, each: number[] } | null => {
+    const each: number[] = []
+    for (const set of rounds) {
+      const a = findIn(set, kind, 'routemesh', offered)?.cpuUs
+      const b = findIn(set, kind, base, offered)?.cpuUs
+      if (a !== undefined && b !== undefined && b > 0) each.push(a / b)
+    }
+    const ratio = median(each)
+    return ratio === undefined ? null : { ratio, each }
+  }
+  const roundsNote = (each: number[], invert: boolean): string =>
+    each.length > 1 ? `; rounds ${each.map((x) => (invert ? 1 / x : x).toFixed(2)).join('/')}` : ''
   const cpuCheck = (target: string, kind: Kind, base: string, limit: number, offered?: number): void => {
     const a = find(kind, 'routemesh', offered)
     const b = find(kind, base, offered)
-    if (a?.cpuUs === undefined || b?.cpuUs === undefined) {
+    const p = paired(kind, base, offered)
+    if (a?.cpuUs === undefined || b?.cpuUs === undefined || p === null) {
       out.push({ target, kind: 'target', value: '-', limit: `<= ${limit}x`, status: 'SKIP', note: a === undefined ? 'routemesh row missing' : 'baseline row missing' })
       return
     }
-    const r = a.cpuUs / b.cpuUs
-    out.push({ target, kind: 'target', value: `${r.toFixed(2)}x (${fmt(a.cpuUs, 1)} vs ${fmt(b.cpuUs, 1)} us)`, limit: `<= ${limit}x`, status: r <= limit ? 'PASS' : 'FAIL' })
+    out.push({ target, kind: 'target', value: `${p.ratio.toFixed(2)}x (${fmt(a.cpuUs, 1)} vs ${fmt(b.cpuUs, 1)} us${roundsNote(p.each, false)})`, limit: `<= ${limit}x`, status: p.ratio <= limit ? 'PASS' : 'FAIL' })
   }
   const perCpuCheck = (target: string, kind: Kind, base: string, limit: number, offered?: number): void => {
     // ops per CPU-second = 1e6 / CPU us per op; the ratio is base CPU / routemesh CPU.
     const a = find(kind, 'routemesh', offered)
     const b = find(kind, base, offered)
-    if (a?.cpuUs === undefined || b?.cpuUs === undefined) {
+    const p = paired(kind, base, offered)
+    if (a?.cpuUs === undefined || b?.cpuUs === undefined || p === null) {
       out.push({ target, kind: 'target', value: '-', limit: `>= ${limit}x`, status: 'SKIP', note: a === undefined ? 'routemesh row missing' : 'baseline row missing' })
       return
     }
-    const r = b.cpuUs / a.cpuUs
-    out.push({ target, kind: 'target', value: `${r.toFixed(2)}x (${fmt(1e6 / a.cpuUs, 0)} vs ${fmt(1e6 / b.cpuUs, 0)} per CPU-s)`, limit: `>= ${limit}x`, status: r >= limit ? 'PASS' : 'FAIL' })
+    const r = 1 / p.ratio
+    out.push({ target, kind: 'target', value: `${r.toFixed(2)}x (${fmt(1e6 / a.cpuUs, 0)} vs ${fmt(1e6 / b.cpuUs, 0)} per CPU-s${roundsNote(p.each, true)})`, limit: `>= ${limit}x`, status: r >= limit ? 'PASS' : 'FAIL' })
   }
   if (ONLY.has('https')) {
     cpuCheck('HTTPS keep-alive CPU/req vs haproxy', 'https keep-alive', 'haproxy', 1.5)
-    perCpuCheck('handshakes (1 per request) per CPU-s vs haproxy', 'https close', 'haproxy', 0.7)
+    // wrk's reconnections resume about half the time (it SSL_clear()s and reuses its SSL object): a mix.
+    perCpuCheck('TLS connections (wrk close, 1 request each) per CPU-s vs haproxy', 'https close', 'haproxy', 0.7)
     perCpuCheck('full handshakes (s_time -new) per CPU-s vs haproxy', 'handshake new', 'haproxy', 0.7)
     const res = find('handshake resumed', 'routemesh')
     out.push({
@@ -516,7 +563,7 @@ async function main (): Promise<void> {
   const infos = [...probes.values()].map((i) => `${i.protocol} ${i.cipher} ${i.group} alpn ${i.alpn}`)
   if (new Set(infos).size > 1) notes.push(`the TLS proxies negotiated differently: ${[...probes].map(([n, i]) => `${n}: ${i.protocol} ${i.cipher} ${i.group} alpn ${i.alpn}`).join('; ')}`)
 
-  const { verdicts: v, ratios } = verdicts(rows)
+  const { verdicts: v, ratios } = verdicts(rows, rounds)
   const out = process.stdout
   out.write(`\nprotocols  ${started}  node ${process.version}  CLK_TCK ${CLK_TCK}  ${DURATION}s/row, proxy on CPU ${PROXY_CPU}, load on CPU ${LOAD_CPU}\n`)
   for (const [name, i] of probes) out.write(`  ${name}: ${i.protocol} ${i.cipher} ${i.group}, ALPN ${i.alpn}, certificate ${i.fingerprint256 === cert.fingerprint256 ? 'the bench\'s' : 'OTHER'}\n`)

@@ -159,7 +159,8 @@ export async function h2load (url: string, o: { connections: number, streams: nu
   const argv = ['-c', String(o.connections), '-m', String(o.streams), '-D', String(o.seconds), `--log-file=${log}`, ...(o.h1 === true ? ['--h1'] : []), url]
   try {
     const out = await run(tlsTools.h2load, argv, { cpu: o.cpu, timeoutMs: (o.seconds + 30) * 1000 })
-    const fin = /finished in ([\d.]+)s, ([\d.]+) req\/s/.exec(out)
+    // h2load prints the time in ms under a second ("finished in 999.15ms"), else in s.
+    const fin = /finished in ([\d.]+)(ms|s), ([\d.]+) req\/s/.exec(out)
     const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out)
     const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out)
     if (fin === null || req === null) throw new Error(`h2load printed no summary:\n${out.slice(-800)}`)
@@ -171,8 +172,8 @@ export async function h2load (url: string, o: { connections: number, streams: nu
     const errors = failed + non2xx
     return {
       requests: Number(req[4]),
-      seconds: Number(fin[1]),
-      rps: Number(fin[2]),
+      seconds: Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1),
+      rps: Number(fin[3]),
       p50: at(0.5),
       p99: at(0.99),
       max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN,
