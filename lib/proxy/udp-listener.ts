@@ -18,19 +18,28 @@ const log = createLogger('udp')
 
 const SOCKET_BUFFER = 4 * 1024 * 1024
 const FLOW_BUFFER = 256 * 1024
+/** Datagrams a flow holds while its upstream socket connects (a local bind and connect: well under a millisecond). */
+const MAX_PENDING = 64
 
 export interface UdpOptions {
   flowTimeout: number
   maxFlows: number
 }
 
-/** One client's flow: its own upstream socket, so replies can be told apart by the socket they come on. */
+/**
+ * One client's flow: its own upstream socket, connected to its endpoint (the
+ * kernel then filters replies to that endpoint, and a send names no
+ * address), so replies are told apart by the socket they come on. Datagrams
+ * that arrive while it connects wait in `pending`.
+ */
 class Flow {
   readonly clientAddress: string
   readonly clientPort: number
   readonly ep: Endpoint
   readonly upstream: Socket
   lastSeen: number
+  /** Datagrams to send once connected; null when connected. */
+  pending: Buffer[] | null = []
 
   constructor (clientAddress: string, clientPort: number, ep: Endpoint, upstream: Socket, now: number) {
     this.clientAddress = clientAddress
@@ -141,12 +150,19 @@ export class UdpListener {
       this.#flows.set(key, flow)
     }
     flow.lastSeen = now
-    flow.upstream.send(msg, flow.ep.port, flow.ep.host)
+    if (flow.pending === null) flow.upstream.send(msg)
+    else if (flow.pending.length < MAX_PENDING) flow.pending.push(msg)
+    else this.dropped++
   }
 
   #open (rinfo: RemoteInfo, ep: Endpoint, now: number): Flow {
     const upstream = createSocket({ type: isIPv6(ep.host) ? 'udp6' : 'udp4', recvBufferSize: FLOW_BUFFER })
     const flow = new Flow(rinfo.address, rinfo.port, ep, upstream, now)
+    upstream.connect(ep.port, ep.host, () => {
+      const queued = flow.pending ?? []
+      flow.pending = null
+      for (const m of queued) upstream.send(m)
+    })
     upstream.on('message', (reply, from) => {
       if (from.port !== ep.port) return // only the endpoint answers for it
       flow.lastSeen = Date.now()
