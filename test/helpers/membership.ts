@@ -34,7 +34,8 @@ export class Lab {
   joinLine = ''
   token = ''
   address = ''
-  #redisPid = 0
+  /** Every private registry an init started (a later init, refused or not, must not make the lab forget one). */
+  readonly #redisPids: number[] = []
 
   static async start (t: Test): Promise<Lab> {
     const lab = new Lab()
@@ -63,7 +64,7 @@ export class Lab {
     const machine = this.machine()
     const run = await machine.mesh(['init', '--name', name, '--advertise', addr, ...FAST_FLAGS, ...extra])
     const state = machine.state()
-    this.#redisPid = state?.redisPid ?? 0
+    if (state?.redisPid !== undefined) this.#redisPids.push(state.redisPid)
     const line = /^ {4}(mesh join --token (\S+) (\S+))$/m.exec(run.stdout)
     if (line !== null) [, this.joinLine, this.token, this.address] = line
     return { machine, run }
@@ -85,12 +86,15 @@ export class Lab {
   }
 
   async close (): Promise<void> {
+    const registries = new Set(this.#redisPids)
     for (const m of this.machines) {
-      const name = m.state()?.name
+      const state = m.state()
       const pid = m.pid()
-      if (name !== undefined && isOurs(pid, daemonMarker(name))) process.kill(pid, 'SIGKILL')
+      if (state !== null && isOurs(pid, daemonMarker(state.name))) process.kill(pid, 'SIGKILL')
+      // A machine a test ran `mesh init` on by itself (not through init()) has its private registry too.
+      if (state?.redisPid !== undefined) registries.add(state.redisPid)
     }
-    if (isOurs(this.#redisPid, 'redis-server')) process.kill(this.#redisPid, 'SIGKILL')
+    for (const pid of registries) if (isOurs(pid, 'redis-server')) process.kill(pid, 'SIGKILL')
     for (const m of this.machines) rmSync(m.dir, { recursive: true, force: true })
   }
 }
