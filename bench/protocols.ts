@@ -38,10 +38,10 @@ import { newId } from '../lib/util/ids'
 import { parseArgs } from './common/args'
 import { fmt, mb, ms, saveResults, table, verdictTable, type Verdict } from './common/format'
 import { loadTool, runLoad } from './common/load'
-import { MESH_CLI, meshMissing, startMeshNode, ROOT } from './common/mesh'
+import { MESH_CLI, meshMissing, startMeshNode, waitServing, ROOT } from './common/mesh'
 import { assertFree, CLK_TCK, cpuBusyMicros, cpuCount, cpuMicros, loadAverage, rssBytes, run, sleep, startProc, stopProc, tools, tree, waitForPort, type Proc } from './common/procs'
 import { openStore, startRedis, type PrivateRedis } from './common/redis'
-import { h2load, makeCert, sTime, tlsProbe, tlsTools, waitServingTls, type BenchCert, type TlsInfo } from './common/tls-tools'
+import { h2load, makeCert, sTime, tlsProbe, tlsTools, type BenchCert, type TlsInfo } from './common/tls-tools'
 import { runUdpLoad } from './common/udp-load'
 
 const args = parseArgs()
@@ -497,7 +497,7 @@ async function main (): Promise<void> {
       start: async () => {
         const p = startProc('haproxy', tools.haproxy as string, ['-db', '-f', haproxyConfig(cert)], { cpu: PROXY_CPU })
         await waitForPort(HAPROXY.host, HAPROXY.port, 15_000, p)
-        await waitServingTls(`https://${HAPROXY.host}:${HAPROXY.port}/`, 15_000, p)
+        await waitServing(`https://${HAPROXY.host}:${HAPROXY.port}/`, 15_000, p)
         return p
       }
     },
@@ -509,7 +509,7 @@ async function main (): Promise<void> {
       start: async () => {
         const p = startNode()
         await waitForPort(MESH.advertise, MESH.https, 30_000, p)
-        await waitServingTls(`https://${MESH.advertise}:${MESH.https}/`, 15_000, p)
+        await waitServing(`https://${MESH.advertise}:${MESH.https}/`, 15_000, p)
         return p
       }
     }

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import path from 'node:path'
 import { run, sleep, startProc, type Proc } from './procs'
 
@@ -67,22 +68,23 @@ export function heapAfterGc (admin: string, timeoutMs = 10_000): Promise<number>
   })
 }
 
-/** One GET on a fresh connection (agent: false), bounded by timeoutMs. */
+/** One GET on a fresh connection (agent: false), bounded by timeoutMs; an https: URL's certificate is not checked (the benches' are self-signed). */
 export function get (url: string, timeoutMs = 2000, agent: http.Agent | false = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+    const req = (url.startsWith('https:') ? https.get(url, { agent, timeout: timeoutMs, rejectUnauthorized: false }, onResponse) : http.get(url, { agent, timeout: timeoutMs }, onResponse))
+    function onResponse (res: http.IncomingMessage): void {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => { body += c })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
       res.on('error', reject)
-    })
+    }
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)))
     req.on('error', reject)
   })
 }
 
-/** Polls url until it answers 2xx (within timeoutMs); rejects with the last error and the process output. */
+/** Polls url (http: or https:) until it answers 2xx (within timeoutMs); rejects with the last error and the process output. */
 export async function waitServing (url: string, timeoutMs: number, proc?: Proc): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = ''

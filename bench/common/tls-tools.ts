@@ -5,10 +5,9 @@
  * TLS port negotiates (protocol, cipher, ALPN, certificate).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import https from 'node:https'
 import path from 'node:path'
 import tls from 'node:tls'
-import { run, sleep, type Proc } from './procs'
+import { run } from './procs'
 
 function which (cmd: string): string | null {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
@@ -71,38 +70,6 @@ export function tlsProbe (host: string, port: number, servername: string | undef
   })
 }
 
-/** One HTTPS/1.1 GET on a fresh connection; resolves with status and body. */
-export function httpsGet (url: string, timeoutMs = 2000): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => { body += c })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)))
-    req.on('error', reject)
-  })
-}
-
-/** Polls an HTTPS url until it answers 2xx (within timeoutMs). */
-export async function waitServingTls (url: string, timeoutMs: number, proc?: Proc): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last = ''
-  while (Date.now() < deadline) {
-    if (proc !== undefined && proc.exitCode() !== undefined) break
-    try {
-      const r = await httpsGet(url, 1000)
-      if (r.status >= 200 && r.status < 300) return
-      last = `status ${r.status}: ${r.body.trim()}`
-    } catch (err) {
-      last = (err as Error).message
-    }
-    await sleep(50)
-  }
-  throw new Error(`${url} did not answer 2xx within ${timeoutMs} ms (last: ${last})${proc !== undefined ? `\n${proc.name} output:\n${proc.tail()}` : ''}`)
-}
 
 export interface HandshakeResult {
   /** Connections completed over all clients. */
