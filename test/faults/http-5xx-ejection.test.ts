@@ -29,7 +29,11 @@ t.test('consecutive 5xx eject an endpoint, capped at max(1, 10 %) of the service
   }
   const counts = [bad1.requests, bad2.requests].sort((x, y) => x - y)
   t.comment(`100 requests over 10 endpoints, 2 answering 500: the failing ones got ${counts.join(' and ')} requests; at most ${maxEjected} ejected at once`)
-  t.same(counts, [5, 10], 'one failing endpoint ejected right after its 5th consecutive 500; the other, over the cap, kept its share')
+  // About 5 rounds of 10 until the first is ejected, then 50-59 requests over the 9 left: the other's total
+  // depends on where this node's round robin started (its rank among the cluster's node ids). Ejected too, it
+  // would have stopped at 5 as well.
+  t.equal(counts[0], 5, 'one failing endpoint ejected right after its 5th consecutive 500')
+  t.ok(counts[1] >= 9 && counts[1] <= 12, `the other, over the cap, kept its share: ${counts[1]} of 100 (about 100/10)`)
   t.equal(maxEjected, 1, 'never more than max(1, 10 %) = 1 of 10 endpoints ejected by the 5xx rule')
   t.match(node.log, /ejected \S+ for 2000 ms after 5 consecutive 500 responses/, 'ejected for health.ejectBase (2 s)')
 
