@@ -12,12 +12,8 @@
  * 'rss' on request. Exits on SIGTERM.
  */
 import { loadConfig } from '../lib/config/load'
-import { createRedis } from '../lib/registry/client'
-import { RegistryFeed } from '../lib/registry/feed'
-import { RegistryStore } from '../lib/registry/store'
-import { canWriteRegistry } from '../lib/registry/parts'
-import { nodeSink } from '../lib/registry/report-sink'
-import { reportsOf, type NodeContext, type NodeIdentity } from '../lib/node/context'
+import { reportsOf } from '../lib/node/context'
+import { createContext, poolOptions } from '../lib/index'
 import { Membership } from '../lib/node/membership'
 import { withCredentials } from '../lib/node/state-dir'
 import { Prober } from '../lib/health/prober'
@@ -31,38 +27,9 @@ interface Started { stop: () => Promise<void> }
 
 async function startSim (registry: string, n: SimNode, set: Record<string, string>): Promise<Started> {
   const config = loadConfig({ env: {}, overrides: { ...set, 'redis.url': withCredentials(registry, n.user, n.password), 'node.name': n.name, 'node.advertise': n.addr, 'proxy.warmupRequests': '0' } })
-  const conns: Array<ReturnType<typeof createRedis>> = []
-  const connect = (label: string): ReturnType<typeof createRedis> => {
-    const r = createRedis({ ...config.redis, name: `mesh:${n.name}:${label}`, commandTimeout: label === 'cmd' ? 10_000 : undefined })
-    r.on('error', () => {})
-    r.connect().catch(() => {})
-    conns.push(r)
-    return r
-  }
-  const node: NodeIdentity = { id: n.id, name: n.name, addr: n.addr, role: n.role, user: n.user }
-  const store = new RegistryStore(connect('cmd'), config.redis.prefix, config.registry.streamMaxLen)
-  const feed = new RegistryFeed(store, connect('feed'), {
-    resyncInterval: config.registry.resyncInterval,
-    blockTimeout: config.registry.blockTimeout,
-    reconnectMaxDelay: config.redis.reconnectMaxDelay,
-    url: config.redis.url,
-    nodeId: node.id,
-    heartbeatTtl: config.node.heartbeatTtl,
-    canRestore: () => canWriteRegistry(node)
-  })
-  store.expectedEpoch = () => feed.state.epoch
-  const ctx: NodeContext = { config, node, store, feed, newRedis: connect, reports: nodeSink(store, () => node, feed) }
-  const p = config.proxy
-  const tables = new TableSource(feed, new TableBuilder({
-    connectTimeout: p.connectTimeout,
-    headersTimeout: p.headersTimeout,
-    bodyTimeout: p.bodyTimeout,
-    keepAliveTimeout: p.upstreamKeepAlive,
-    connections: p.upstreamConnections,
-    maxHeaderSize: p.maxHeaderSize,
-    maxQueued: p.maxQueued,
-    queueTimeout: p.queueTimeout
-  }, node.id))
+  const ctx = createContext(config, { id: n.id, role: n.role, user: n.user })
+  const { store, feed, node } = ctx
+  const tables = new TableSource(feed, new TableBuilder(poolOptions(config), node.id))
   tables.on('swap', (table: { rev: number }) => { process.send?.({ type: 'swap', id: n.id, rev: table.rev, at: Date.now() }) })
   await feed.start(10_000)
   const membership = new Membership(store, feed, node, { heartbeatInterval: config.node.heartbeatInterval, heartbeatTtl: config.node.heartbeatTtl, admin: '' },
@@ -76,7 +43,7 @@ async function startSim (registry: string, n: SimNode, set: Record<string, strin
       prober.stop()
       await feed.stop()
       await tables.close()
-      for (const c of conns) c.disconnect()
+      store.redis.disconnect()
     }
   }
 }

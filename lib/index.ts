@@ -22,6 +22,7 @@ import { TableSource } from './table/table-source'
 import { PassiveHealth } from './balancer/passive-health'
 import { ListenerSet } from './proxy/listeners'
 import { CertStore, INTERMEDIATE, type TlsProfile } from './proxy/tls/cert-store'
+import type { TlsKeysRecord } from './registry/types'
 import type { L7Options } from './proxy/l7-listener'
 import { warmUp } from './proxy/warmup'
 import type { PoolOptions } from './balancer/endpoint'
@@ -62,7 +63,8 @@ export interface RunningNode {
 /** A node that joined with a token: who it is, from its state directory (node/state-dir.ts). */
 export type JoinedIdentity = Required<Pick<NodeIdentity, 'id' | 'role' | 'user'>>
 
-function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
+/** A node's identity, registry connections, store and feed (its daemon's, and bench:scale's simulated nodes'). */
+export function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
   const node: NodeIdentity = {
     id: joined?.id ?? nodeIdFor(config.node.name),
     name: config.node.name,
@@ -86,7 +88,6 @@ function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
   const store = new RegistryStore(connect('cmd'), config.redis.prefix, config.registry.streamMaxLen)
   const feed = new RegistryFeed(store, connect('feed'), {
     resyncInterval: config.registry.resyncInterval,
-    livenessInterval: config.registry.livenessInterval,
     blockTimeout: config.registry.blockTimeout,
     reconnectMaxDelay: config.redis.reconnectMaxDelay,
     url: config.redis.url,
@@ -100,7 +101,8 @@ function createContext (config: Config, joined?: JoinedIdentity): NodeContext {
   return { config, node, store, feed, newRedis: connect, reports: nodeSink(store, () => node, feed) }
 }
 
-function poolOptions (config: Config): PoolOptions {
+/** The upstream pool options of config.proxy. */
+export function poolOptions (config: Config): PoolOptions {
   const p = config.proxy
   return {
     connectTimeout: p.connectTimeout,
@@ -150,11 +152,23 @@ function tlsProfile (config: Config): TlsProfile {
   return { minVersion: config.tls.minVersion, ciphers: config.tls.ciphers === '' ? INTERMEDIATE.ciphers : config.tls.ciphers }
 }
 
-/** Keeps the node's certificates and the cluster's ticket keys in line with the registry's (before each table swap). */
-function syncCertificates (certs: CertStore, feed: RegistryFeed): void {
-  const keys = feed.parts.tls.get('tickets')?.ticketKeys
-  certs.setTicketKeys(keys !== undefined && /^[0-9a-f]{96}$/.test(keys) ? Buffer.from(keys, 'hex') : null)
-  certs.update(feed.parts.certs.values())
+/**
+ * Keeps the node's certificates and the cluster's ticket keys in line with
+ * the registry's, before each table swap: the ticket keys decoded only when
+ * their record changed, each certificate loaded only when its record did
+ * (CertStore.update).
+ */
+function certificateSync (certs: CertStore, feed: RegistryFeed): () => void {
+  let tickets: TlsKeysRecord | undefined
+  return () => {
+    const record = feed.parts.tls.get('tickets')
+    if (record !== tickets) {
+      tickets = record
+      const hex = record?.ticketKeys
+      certs.setTicketKeys(hex !== undefined && /^[0-9a-f]{96}$/.test(hex) ? Buffer.from(hex, 'hex') : null)
+    }
+    certs.update(feed.parts.certs.values())
+  }
 }
 
 function startDataPlane (ctx: NodeContext): DataPlane {
@@ -178,8 +192,9 @@ function startDataPlane (ctx: NodeContext): DataPlane {
     serveUdp: !cluster.isWorker || process.env[WORKER_SLOT] === '0',
     tls: { certs, profile: tlsProfile(config), unknownName: config.tls.unknownName }
   }, passive)
+  const syncCertificates = certificateSync(certs, feed)
   tables.on('swap', (table) => {
-    syncCertificates(certs, feed)
+    syncCertificates()
     listeners.apply(table) // every HTTPS port's TLS side refreshes with its entry
   })
   return {

@@ -10,7 +10,7 @@
  * (to a temporary file renamed over the old one, so a reader never sees
  * half a file and the mode is never wider).
  */
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { isObject, readPrivateJson, writePrivateJson } from '../util/private-file'
 import { join } from 'node:path'
 import { loadConfig, type LoadOptions } from '../config/load'
 import type { Config } from '../config/schema'
@@ -37,7 +37,6 @@ function invalid (file: string, what: string): MeshError {
   return new MeshError('MESH_ERR_CLUSTER', `${file}: ${what}; remove it after stopping the processes it names (or run mesh down with the mesh that wrote it)`)
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isPid = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0
 
 function decodeNode (file: string, v: unknown, i: number): ClusterNode {
@@ -68,18 +67,12 @@ export function decodeClusterFile (file: string, text: string): ClusterFile {
 
 /** The cluster file in `dir` (a `.mesh` directory), or null when there is none. */
 export function readClusterFile (dir: string): ClusterFile | null {
-  const file = clusterFilePath(dir)
-  if (!existsSync(file)) return null
-  return decodeClusterFile(file, readFileSync(file, 'utf8'))
+  return readPrivateJson(clusterFilePath(dir), decodeClusterFile)
 }
 
 /** Writes the cluster file, mode 0600, atomically. */
 export function writeClusterFile (dir: string, cluster: ClusterFile): void {
-  const file = clusterFilePath(dir)
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(cluster, null, 2) + '\n', { mode: 0o600 })
-  chmodSync(tmp, 0o600) // a leftover tmp file of the same name keeps its old mode under writeFileSync
-  renameSync(tmp, file)
+  writePrivateJson(clusterFilePath(dir), cluster)
 }
 
 /**

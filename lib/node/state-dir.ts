@@ -6,7 +6,8 @@
  * The daemon (`mesh node start --state-dir DIR`) and every `mesh` command run
  * there read it; nothing of it is ever on a command line.
  */
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
+import { isObject, readPrivateJson, writePrivateJson } from '../util/private-file'
 import { join } from 'node:path'
 import { MeshError } from '../errors'
 import type { Role } from '../registry/acl'
@@ -43,7 +44,6 @@ function invalid (file: string, what: string): MeshError {
   return new MeshError('MESH_ERR_CLUSTER', `${file}: ${what}; this directory's node state is damaged (remove it, then join again)`)
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export function decodeNodeState (file: string, text: string): NodeState {
   let doc: unknown
@@ -66,18 +66,12 @@ export function decodeNodeState (file: string, text: string): NodeState {
 
 /** The node state in `dir`, or null when the directory holds none. */
 export function readNodeState (dir: string): NodeState | null {
-  const file = stateFile(dir)
-  if (!existsSync(file)) return null
-  return decodeNodeState(file, readFileSync(file, 'utf8'))
+  return readPrivateJson(stateFile(dir), decodeNodeState)
 }
 
 /** Writes `node.json`, mode 0600, atomically. */
 export function writeNodeState (dir: string, state: NodeState): void {
-  const file = stateFile(dir)
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, file)
+  writePrivateJson(stateFile(dir), state)
 }
 
 /** The node left: its credential goes (and the pid file). */

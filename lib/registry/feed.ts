@@ -36,8 +36,6 @@ import { redactUrl } from './client'
 
 export interface FeedOptions {
   resyncInterval: number
-  /** Unused by the feed (the leader reads heartbeats); accepted for callers that pass the whole registry config. */
-  livenessInterval?: number
   blockTimeout: number
   reconnectMaxDelay: number
   url: string

@@ -28,6 +28,26 @@ end
 `
 
 /**
+ * What every write (WRITE, FOLD) checks first, with KEYS[1] the epoch and
+ * KEYS[5] the restore hash: the registry has an epoch (and `expected`'s,
+ * unless ''), and no restore window is open. Returns nil and the epoch when
+ * the write may go on, else its refusal: {-3, epoch or ''} or {-4, ms left}.
+ */
+const WRITE_GUARD = NOW + `
+local function write_guard(expected)
+  local epoch = redis.call('GET', KEYS[1])
+  if not epoch then return {-3, ''} end
+  if expected ~= '' and epoch ~= expected then return {-3, epoch} end
+  local untilMs = tonumber(redis.call('HGET', KEYS[5], 'until') or '0')
+  if untilMs > 0 then
+    local left = untilMs - now_ms()
+    if left > 0 then return {-4, left} end
+  end
+  return nil, epoch
+end
+`
+
+/**
  * KEYS: epoch, rev, changes, fence, restore
  * ARGV: prefix, maxlen, expectedRev ('' = any), fenceToken ('' = none),
  *       expectedEpoch ('' = whatever epoch the registry has),
@@ -37,15 +57,9 @@ end
  * when the registry has no epoch or another one than expected, and
  * {-4, ms left} while a restore window is open.
  */
-export const WRITE = NOW + `
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return {-3, ''} end
-if ARGV[5] ~= '' and epoch ~= ARGV[5] then return {-3, epoch} end
-local untilMs = tonumber(redis.call('HGET', KEYS[5], 'until') or '0')
-if untilMs > 0 then
-  local left = untilMs - now_ms()
-  if left > 0 then return {-4, left} end
-end
+export const WRITE = WRITE_GUARD + `
+local refused, epoch = write_guard(ARGV[5])
+if refused then return refused end
 if ARGV[3] ~= '' then
   local cur = redis.call('GET', KEYS[2]) or '0'
   if cur ~= ARGV[3] then return {-1, cur} end
@@ -205,15 +219,9 @@ return {1, rev}
  *       report id, then (part char, id, json) per reported part.
  * Returns {rev, accepted, refused}, or {-2, fence} / {-3, epoch} / {-4, ms left} as WRITE.
  */
-export const FOLD = NOW + `
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return {-3, ''} end
-if ARGV[4] ~= '' and epoch ~= ARGV[4] then return {-3, epoch} end
-local untilMs = tonumber(redis.call('HGET', KEYS[5], 'until') or '0')
-if untilMs > 0 then
-  local left = untilMs - now_ms()
-  if left > 0 then return {-4, left} end
-end
+export const FOLD = WRITE_GUARD + `
+local refused = write_guard(ARGV[4])
+if refused then return refused end
 if ARGV[3] ~= '' then
   local f = redis.call('GET', KEYS[4]) or ''
   if f ~= ARGV[3] then return {-2, f} end

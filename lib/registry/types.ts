@@ -129,28 +129,8 @@ export const TaskSpecSchema = object(taskSpecFields)
 /** Stored in `mesh:taskstatus`: what the agent of the task's node reports. */
 export const TaskStatusSchema = object(taskStatusFields)
 
-/** The merged view of a task (TaskSpec + TaskStatus): what every consumer reads. */
-export const TaskSchema = object({
-  v: version,
-  id: str(),
-  serviceId: str(),
-  service: str(),
-  slot: int(0),
-  node: str(),
-  static: bool(),
-  host: str(),
-  port: int(0, 65535),
-  ports: optional(dict(port)),
-  desired: oneOf('running', 'shutdown', 'remove'),
-  state: taskStatusFields.state,
-  error: str(),
-  specVersion: int(0),
-  createdAt: ms,
-  stateAt: ms,
-  pid: int(0),
-  exitCode: nullable(int()),
-  restarts: int(0)
-})
+/** The merged view of a task (TaskSpec + TaskStatus): what every consumer reads (host and port: the status's, or a static endpoint's spec's). */
+export const TaskSchema = object({ ...taskSpecFields, ...taskStatusFields })
 
 export const HealthSchema = object({
   v: version,
@@ -178,14 +158,15 @@ const nodeSpecFields = {
 export const NodeSpecSchema = object(nodeSpecFields)
 
 /** Stored in `mesh:nodestatus`: what the node itself reports. */
-export const NodeStatusSchema = object({
+const nodeStatusFields = {
   v: version,
   /** 'ready' while registered; 'down' once it deregistered. Whether it is alive is the heartbeat's (and the liveness record's) say. */
   status: oneOf('ready', 'down'),
   /** The node's admin address (HOST:PORT of /metrics), '' when off. */
   admin: str(),
   at: ms
-})
+}
+export const NodeStatusSchema = object(nodeStatusFields)
 
 /** Stored in `mesh:liveness`, written by the leading manager only: its verdict on the node's heartbeat. */
 export const LivenessSchema = object({
@@ -217,21 +198,8 @@ export const TlsKeysSchema = object({
   createdAt: ms
 })
 
-/** The merged view of a node (NodeSpec + NodeStatus). */
-export const NodeSchema = object({
-  v: version,
-  id: str(),
-  name: str(),
-  addr: str(),
-  role: oneOf('manager', 'worker'),
-  availability: oneOf('active', 'pause', 'drain'),
-  joinedAt: ms,
-  /** 'ready' while registered; 'down' once it deregistered. Liveness itself is the heartbeat key. */
-  status: oneOf('ready', 'down'),
-  /** The node's admin address (HOST:PORT of /metrics), '' when off. */
-  admin: str(),
-  user: optional(str())
-})
+/** The merged view of a node (NodeSpec + NodeStatus without its `at`). */
+export const NodeSchema = object({ ...nodeSpecFields, status: nodeStatusFields.status, admin: nodeStatusFields.admin })
 
 export type PublishedPort = Infer<typeof PublishedPortSchema>
 export type ServiceRouteOptions = Infer<typeof RouteOptionsSchema>

@@ -113,7 +113,6 @@ export async function openNode (c: Config, name: string, { agent = true, manager
   const store = new RegistryStore(cmd, c.redis.prefix, c.registry.streamMaxLen)
   const feed = new RegistryFeed(store, reader, {
     resyncInterval: c.registry.resyncInterval,
-    livenessInterval: c.registry.livenessInterval,
     blockTimeout: c.registry.blockTimeout,
     reconnectMaxDelay: c.redis.reconnectMaxDelay,
     url: c.redis.url,

@@ -30,7 +30,7 @@ async function setup (t: Test): Promise<Setup> {
   const store = new RegistryStore(own, 'mesh:')
   const me: NodeIdentity = { id: nodeIdFor('n1'), name: 'n1', addr: '127.0.0.1', role: 'worker' }
   // A feed that was never started: its view lags the registry, as any view may at any moment.
-  const feed = new RegistryFeed(store, reader, { resyncInterval: 60_000, livenessInterval: 60_000, blockTimeout: 1000, reconnectMaxDelay: 50, url: redis.url, nodeId: me.id, heartbeatTtl: 5000 })
+  const feed = new RegistryFeed(store, reader, { resyncInterval: 60_000, blockTimeout: 1000, reconnectMaxDelay: 50, url: redis.url, nodeId: me.id, heartbeatTtl: 5000 })
   t.teardown(async () => { own.disconnect(); admin.disconnect(); reader.disconnect(); await relay.close(); await redis.close() })
   return { store, admin: new RegistryStore(admin, 'mesh:'), feed, me, relay }
 }

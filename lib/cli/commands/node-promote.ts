@@ -1,25 +1,4 @@
 /** `mesh node promote NODE...`, as `docker node promote`: Promote one or more nodes to manager in the cluster (cluster/members.ts changeRoles). */
-import { changeRoles } from '../../cluster/members'
-import { notManager } from '../../node/provision'
-import { cliConfig, parseFlags, type CommandSpec } from '../flags'
-import { withSession } from '../registry-session'
+import { roleCommand } from '../role-command'
 
-export const SPEC: CommandSpec = {
-  name: 'node promote',
-  usage: 'NODE [NODE...]',
-  options: {},
-  positionals: { min: 1, max: 100, what: 'node name or id' }
-}
-
-export async function run (argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, SPEC)
-  if (parsed === null) return 0
-  const config = cliConfig(parsed.values)
-  await withSession(config, async ({ store }) => {
-    const nodes = await changeRoles(store, parsed.positionals, 'manager').catch((err: Error) => {
-      throw /NOPERM|may not do it/.test(err.message) ? notManager() : err
-    })
-    for (const n of nodes) process.stdout.write(`Node ${n.name} promoted to a manager in the cluster.\n`)
-  })
-  return 0
-}
+export const { SPEC, run } = roleCommand('node promote', 'manager', (name) => `Node ${name} promoted to a manager in the cluster.`)
