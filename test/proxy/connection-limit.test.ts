@@ -47,21 +47,32 @@ t.test('a node out of file descriptors does not eject the endpoint for its own E
   await waitFor(async () => await node.metric('mesh_tcp_connections_total') >= 0 && (await node.metrics()).includes('service="tcp"'), { what: 'tcp in the table' })
   await waitFor(async () => await echoOnce(node.addr, 7000) === 'ping', { what: 'the echo served' })
 
-  // Leave the node 24 descriptors beyond what it uses now: 40 sessions need 80.
+  // Leave the node 24 free descriptors: 40 sessions need 80.
   const pid = node.proc.pid as number
-  const inUse = readdirSync(`/proc/${pid}/fd`).length
-  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${inUse + 24}:`])
+  const limit = limitLeaving(pid, 24)
+  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:`])
   const clients: Socket[] = []
   t.teardown(() => { for (const c of clients) c.destroy() })
   let closed = 0
-  for (let i = 0; i < 40; i++) {
+  const open = (): Socket => {
     const c = connect({ host: node.addr, port: 7000 })
     c.on('error', () => {})
     c.on('close', () => { closed++ })
     clients.push(c)
+    return c
   }
-  await waitFor(() => closed > 0, { what: 'the node closing sessions it cannot bridge', timeout: 5000 })
-  t.comment(`${closed} of 40 sessions closed by a node limited to ${inUse + 24} descriptors`)
+  for (let i = 0; i < 40; i++) open()
+  // Every session ends bridged (two descriptors held) or closed: on accept (the node had
+  // none left) or on its upstream connect (it had only the one accept took).
+  await waitFor(() => closed + sockets.size === 40, { what: 'every session bridged or closed', timeout: 5000 })
+  t.ok(closed > 0 && sockets.size > 0, `${closed} of 40 sessions closed by a node limited to ${limit} descriptors, ${sockets.size} bridged`)
+  // How the node interleaved accepts and connects decides whether the burst made an
+  // upstream connect fail. If none did, no descriptor is free now: one more makes the next
+  // accept take it and its upstream connect fail with EMFILE, the node's own error.
+  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limitLeaving(pid, 1)}:`])
+  const before = closed
+  open()
+  await waitFor(() => closed > before, { what: 'the session past the limit closed', timeout: 5000 })
   for (const c of clients) c.destroy()
   await waitFor(async () => await node.metric('mesh_tcp_connections_active') === 0, { what: 'the sessions gone' })
   execFileSync('prlimit', ['--pid', String(pid), '--nofile=4096:'])
@@ -71,6 +82,17 @@ t.test('a node out of file descriptors does not eject the endpoint for its own E
   t.equal(await echoOnce(node.addr, 7000), 'ping', 'and it is served again as soon as descriptors are back')
   t.equal(node.proc.exitCode, null, 'the node is still running')
 })
+
+/**
+ * The RLIMIT_NOFILE that leaves the process exactly `free` descriptors: a new one takes
+ * the lowest free number below the limit, and open ones may sit anywhere (an inherited
+ * pipe at 251, holes left by closed sockets), so it is counted by number, not by total.
+ */
+function limitLeaving (pid: number, free: number): number {
+  const open = new Set(readdirSync(`/proc/${pid}/fd`).map(Number))
+  let n = 0
+  for (let left = free; ; n++) if (!open.has(n) && --left === 0) return n + 1
+}
 
 async function echoOnce (host: string, port: number): Promise<string> {
   return await new Promise((resolve) => {
