@@ -110,5 +110,8 @@ t.test(`seeded fuzz: ${REQUESTS} mutated requests, one per connection`, async (t
   t.equal((await httpGet(`http://${node.addr}:8080/`)).status, 200, 'and still serves')
   const bad = node.log.split('\n').filter((l) => /unhandled|uncaught|TypeError|RangeError|ReferenceError|SyntaxError|^\s+at /i.test(l))
   t.same(bad.slice(0, 5), [], 'no unhandled error in its log')
-  t.ok(Math.abs(rssEnd - rssStart) <= rssStart * 0.1, `RSS within 10 % of where it started (${rssStart.toFixed(1)} -> ${rssEnd.toFixed(1)} MB)`)
+  // A leak shows as growth: RSS may fall (the allocator handing pages back, CI saw -10.2 %),
+  // never rise more than 10 %; the heap after a full GC is the sharper signal of the two.
+  t.ok(rssEnd <= rssStart * 1.1, `RSS at most 10 % above where it started (${rssStart.toFixed(1)} -> ${rssEnd.toFixed(1)} MB)`)
+  t.ok(heapEnd <= heapStart * 1.1, `heap after GC at most 10 % above where it started (${heapStart.toFixed(1)} -> ${heapEnd.toFixed(1)} MB)`)
 })
