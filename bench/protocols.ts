@@ -13,6 +13,8 @@
  *   routemesh  node `pbench` on 127.0.0.90: https 8443 (cert `bench`), udp 5353
  *   haproxy    127.0.0.95:8443 (`ssl crt` the same certificate, alpn h2,http/1.1)
  *   udp-relay  127.0.0.96:5353 (bench/baselines/udp-relay.ts), 127.0.0.97:5353 the same with unconnected sockets out
+ *   h2-floor   127.0.0.98:8443 (bench/baselines/h2-floor.ts): node:http2 answering every stream itself, the
+ *              h2 row only; what Node's HTTP/2 costs before any proxying (info, no target)
  *   direct     the UDP client straight to one echo socket
  * Records are written into the registry directly (RegistryStore), not with
  * the CLI: the service, its static endpoints, the certificate and the
@@ -76,6 +78,7 @@ const PREFIX = 'mesh:'
 const MESH = { advertise: '127.0.0.90', admin: '127.0.0.90:9180', https: 8443, udp: 5353 }
 const HAPROXY = { host: '127.0.0.95', port: 8443 }
 const RELAY = { host: '127.0.0.96', port: 5353 }
+const H2_FLOOR = { host: '127.0.0.98', port: 8443 }
 const RELAY_UNCONNECTED = { host: '127.0.0.97', port: 5353 }
 
 type Kind = 'https keep-alive' | 'https close' | 'handshake new' | 'handshake resumed' | 'h2' | 'udp'
@@ -226,11 +229,21 @@ ${servers}
   return file
 }
 
-interface TlsTarget { name: string, host: string, port: number, skip: () => string | null, start: () => Promise<Proc> }
+interface TlsTarget {
+  name: string
+  host: string
+  port: number
+  skip: () => string | null
+  start: () => Promise<Proc>
+  /** The only rows this target is measured for (default: every TLS row asked for). */
+  only?: Kind[]
+}
 interface UdpTarget { name: string, host: string, port: number, skip: () => string | null, start: () => Promise<Proc | null>, note?: string }
 
 async function tlsRows (t: TlsTarget, probes: Map<string, TlsInfo>): Promise<Row[]> {
   const kinds: Kind[] = [...(ONLY.has('https') ? ['https keep-alive', 'https close', 'handshake new', 'handshake resumed'] as Kind[] : []), ...(ONLY.has('h2') ? ['h2'] as Kind[] : [])]
+    .filter((k) => t.only === undefined || t.only.includes(k))
+  if (kinds.length === 0) return []
   const skip = t.skip()
   if (skip !== null) return kinds.map((kind) => ({ kind, proxy: t.name, skipped: skip }))
   process.stderr.write(`-- ${t.name} (TLS) ...\n`)
@@ -422,7 +435,27 @@ function verdicts (rows: Row[], rounds: Row[][]): { verdicts: Verdict[], ratios:
       status: res?.resumed === undefined ? 'SKIP' : res.resumed > 0.9 ? 'PASS' : 'FAIL'
     })
   }
-  if (ONLY.has('h2')) cpuCheck(`h2 CPU/req vs haproxy h2 (${H2_CONNS} conns x ${H2_STREAMS} streams)`, 'h2', 'haproxy', 2.0)
+  if (ONLY.has('h2')) {
+    cpuCheck(`h2 CPU/req vs haproxy h2 (${H2_CONNS} conns x ${H2_STREAMS} streams)`, 'h2', 'haproxy', 2.0)
+    // What node:http2 costs answering alone, against haproxy proxying: the part of the ratio no front on node:http2 can remove.
+    const floor = find('h2', 'h2-floor')
+    const hap = find('h2', 'haproxy')
+    const mesh = find('h2', 'routemesh')
+    out.push({
+      target: 'h2: node:http2 answering alone (no proxying) vs haproxy h2 proxying',
+      kind: 'info',
+      value: floor?.cpuUs === undefined || hap?.cpuUs === undefined ? '-' : `${(floor.cpuUs / hap.cpuUs).toFixed(2)}x (${fmt(floor.cpuUs, 1)} vs ${fmt(hap.cpuUs, 1)} us)`,
+      limit: 'report',
+      status: floor?.cpuUs === undefined || hap?.cpuUs === undefined ? 'SKIP' : 'PASS'
+    })
+    out.push({
+      target: 'h2: routemesh CPU/req above the node:http2 floor (routing, forwarding over HTTP/1.1)',
+      kind: 'info',
+      value: floor?.cpuUs === undefined || mesh?.cpuUs === undefined ? '-' : `${fmt(mesh.cpuUs - floor.cpuUs, 1)} us`,
+      limit: 'report',
+      status: floor?.cpuUs === undefined || mesh?.cpuUs === undefined ? 'SKIP' : 'PASS'
+    })
+  }
   if (ONLY.has('udp')) {
     for (const rate of UDP_RATES) {
       perCpuCheck(`UDP datagrams per CPU-s vs udp-relay (${rate}/s)`, 'udp', 'udp-relay', 1.0, rate)
@@ -461,7 +494,7 @@ async function main (): Promise<void> {
   if (ONLY.has('https') && loadTool() === null) throw new Error('no load generator for the HTTPS rows: install wrk (apt-get install wrk)')
   if (ONLY.has('https') && loadTool() !== 'wrk') notes.push('HTTPS load from autocannon in this process (wrk missing)')
 
-  const addrs = [...BACKENDS, `${MESH.advertise}:${MESH.https}`, MESH.admin, `${HAPROXY.host}:${HAPROXY.port}`]
+  const addrs = [...BACKENDS, `${MESH.advertise}:${MESH.https}`, MESH.admin, `${HAPROXY.host}:${HAPROXY.port}`, `${H2_FLOOR.host}:${H2_FLOOR.port}`]
   for (const a of addrs) await assertFree(a.split(':')[0], Number(a.split(':')[1]))
 
   const cert = await makeCert(tmpDir(), 'bench', CERT_HOST)
@@ -498,6 +531,18 @@ async function main (): Promise<void> {
         const p = startProc('haproxy', tools.haproxy as string, ['-db', '-f', haproxyConfig(cert)], { cpu: PROXY_CPU })
         await waitForPort(HAPROXY.host, HAPROXY.port, 15_000, p)
         await waitServing(`https://${HAPROXY.host}:${HAPROXY.port}/`, 15_000, p)
+        return p
+      }
+    },
+    {
+      name: 'h2-floor',
+      host: H2_FLOOR.host,
+      port: H2_FLOOR.port,
+      only: ['h2'],
+      skip: () => null,
+      start: async () => {
+        const p = benchScript('baselines/h2-floor.js', ['--listen', `${H2_FLOOR.host}:${H2_FLOOR.port}`, '--cert', cert.certFile, '--key', cert.keyFile], PROXY_CPU, 'h2-floor')
+        await waitForPort(H2_FLOOR.host, H2_FLOOR.port, 10_000, p)
         return p
       }
     },
