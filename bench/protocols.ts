@@ -438,23 +438,16 @@ function verdicts (rows: Row[], rounds: Row[][]): { verdicts: Verdict[], ratios:
   if (ONLY.has('h2')) {
     cpuCheck(`h2 CPU/req vs haproxy h2 (${H2_CONNS} conns x ${H2_STREAMS} streams)`, 'h2', 'haproxy', 2.0)
     // What node:http2 costs answering alone, against haproxy proxying: the part of the ratio no front on node:http2 can remove.
-    const floor = find('h2', 'h2-floor')
-    const hap = find('h2', 'haproxy')
-    const mesh = find('h2', 'routemesh')
-    out.push({
-      target: 'h2: node:http2 answering alone (no proxying) vs haproxy h2 proxying',
-      kind: 'info',
-      value: floor?.cpuUs === undefined || hap?.cpuUs === undefined ? '-' : `${(floor.cpuUs / hap.cpuUs).toFixed(2)}x (${fmt(floor.cpuUs, 1)} vs ${fmt(hap.cpuUs, 1)} us)`,
-      limit: 'report',
-      status: floor?.cpuUs === undefined || hap?.cpuUs === undefined ? 'SKIP' : 'PASS'
-    })
-    out.push({
-      target: 'h2: routemesh CPU/req above the node:http2 floor (routing, forwarding over HTTP/1.1)',
-      kind: 'info',
-      value: floor?.cpuUs === undefined || mesh?.cpuUs === undefined ? '-' : `${fmt(mesh.cpuUs - floor.cpuUs, 1)} us`,
-      limit: 'report',
-      status: floor?.cpuUs === undefined || mesh?.cpuUs === undefined ? 'SKIP' : 'PASS'
-    })
+    const floor = find('h2', 'h2-floor')?.cpuUs
+    const hap = find('h2', 'haproxy')?.cpuUs
+    const mesh = find('h2', 'routemesh')?.cpuUs
+    const report = (target: string, value: string | null): void => {
+      out.push({ target, kind: 'info', value: value ?? '-', limit: 'report', status: value === null ? 'SKIP' : 'PASS' })
+    }
+    report('h2: node:http2 answering alone (no proxying) vs haproxy h2 proxying',
+      floor === undefined || hap === undefined ? null : `${(floor / hap).toFixed(2)}x (${fmt(floor, 1)} vs ${fmt(hap, 1)} us)`)
+    report('h2: routemesh CPU/req above the node:http2 floor (routing, forwarding over HTTP/1.1)',
+      floor === undefined || mesh === undefined ? null : `${fmt(mesh - floor, 1)} us`)
   }
   if (ONLY.has('udp')) {
     for (const rate of UDP_RATES) {

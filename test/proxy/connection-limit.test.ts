@@ -54,12 +54,11 @@ t.test('a node out of file descriptors does not eject the endpoint for its own E
   const clients: Socket[] = []
   t.teardown(() => { for (const c of clients) c.destroy() })
   let closed = 0
-  const open = (): Socket => {
+  const open = (): void => {
     const c = connect({ host: node.addr, port: 7000 })
     c.on('error', () => {})
     c.on('close', () => { closed++ })
     clients.push(c)
-    return c
   }
   for (let i = 0; i < 40; i++) open()
   // Every session ends bridged (two descriptors held) or closed: on accept (the node had
@@ -90,8 +89,7 @@ t.test('a node out of file descriptors does not eject the endpoint for its own E
  */
 function limitLeaving (pid: number, free: number): number {
   const open = new Set(readdirSync(`/proc/${pid}/fd`).map(Number))
-  let n = 0
-  for (let left = free; ; n++) if (!open.has(n) && --left === 0) return n + 1
+  for (let n = 0, left = free; ; n++) if (!open.has(n) && --left === 0) return n + 1
 }
 
 async function echoOnce (host: string, port: number): Promise<string> {
